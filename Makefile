@@ -1,0 +1,100 @@
+# One non-recursive Makefile. `make` builds everything into build/;
+# `make test` installs what is missing, builds with ASan+UBSan and runs every test;
+# `make run` builds and starts the server. See README.md.
+
+BUILD    ?= build
+SANITIZE ?=
+CC       ?= cc
+FUZZ_CC  ?= clang
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wmissing-prototypes \
+            -Wno-unused-parameter -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread -I. -MMD -MP $(WARN)
+LDLIBS   := -lcivetweb -lcjson -lssl -lcrypto -lpthread
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+ENGINEIO_SRC := $(wildcard engineio/*.c)
+SOCKETIO_SRC := $(wildcard socketio/*.c)
+SERVER_SRC   := $(wildcard server/*.c)
+EXAMPLES     := $(notdir $(patsubst %/,%,$(wildcard examples/*/)))
+UNIT_SRC     := $(wildcard test/unit/test_*.c)
+FUZZ_SRC     := $(wildcard test/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_ENGINEIO := $(BUILD)/libengineio.a
+LIB_SOCKETIO := $(BUILD)/libsocketio.a
+LIB_SERVER   := $(BUILD)/libsrv.a
+LIBS_ALL     := $(LIB_SERVER) $(if $(SOCKETIO_SRC),$(LIB_SOCKETIO)) $(LIB_ENGINEIO)
+
+EXAMPLE_BINS := $(addprefix $(BUILD)/,$(EXAMPLES))
+UNIT_BINS    := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
+FUZZ_BINS    := $(patsubst test/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+
+.PHONY: all c unit fuzz test run deps deps-test clean format-check
+all: c
+c: $(LIBS_ALL) $(EXAMPLE_BINS)
+unit: $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB_ENGINEIO): $(call obj,$(ENGINEIO_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+$(LIB_SOCKETIO): $(call obj,$(SOCKETIO_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+$(LIB_SERVER): $(call obj,$(SERVER_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(EXAMPLE_BINS): $(BUILD)/%: $$(call obj,$$(wildcard examples/%/*.c)) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS_ALL) $(LDLIBS)
+
+$(UNIT_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS_ALL) $(LDLIBS)
+
+# libFuzzer drivers: clang, with ASan and UBSan, linked with the pure code.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread -fsanitize=fuzzer,address,undefined
+build/fuzz/%: test/fuzz/%.c $(ENGINEIO_SRC) $(SOCKETIO_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) -lcjson -lcrypto
+fuzz: $(FUZZ_BINS)
+
+# Installs what is missing: Debian packages (as root, with apt-get) and the
+# test clients from npm. Does nothing when everything is there.
+DEB_PKGS := build-essential libcivetweb-dev libcjson-dev libssl-dev clang libclang-rt-14-dev nodejs npm
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  if [ "$$p" = nodejs ] || [ "$$p" = npm ]; then command -v $${p%js} >/dev/null 2>&1 && continue; \
+	    command -v node >/dev/null 2>&1 && [ "$$p" = nodejs ] && continue; fi; \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: run as root to install:$$missing" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+deps-test: deps
+	@cd test/e2e && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+
+test: deps-test
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined c unit
+	$(MAKE) fuzz
+	@BUILD=build/asan bash test/run.sh
+
+run: deps
+	$(MAKE) c
+	./$(BUILD)/eio-echo --port 3000
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,808 @@
+/*
+ * eio_server: the Engine.IO server core. Sessions (their table, life cycle,
+ * heartbeat, packets), the engine lock and the loop thread.
+ *
+ * Threading: one engine lock (srv->mu) guards everything here. The loop thread
+ * holds it except while it waits in epoll_wait; HTTP worker threads take it
+ * to serve a long-polling request. Callbacks run with it held. Timers fire on
+ * the loop thread. See eio_server.h.
+ * Ownership: the session table holds one reference to each open session; an
+ * HTTP request working on a session holds another. A session is freed when the
+ * last reference goes, never inside its own callback.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "eio_internal.h"
+
+/* ---------------------------------------------------------------- options */
+
+void eio_options_default(eio_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->ping_interval_ms = 25000;
+    o->ping_timeout_ms = 20000;
+    o->upgrade_timeout_ms = 10000;
+    o->max_payload = 1000000;
+    o->transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+    o->allow_upgrades = 1;
+    o->allow_eio3 = 1;
+    o->max_send_queue = 4u << 20;
+    o->max_clients = 10000;
+    o->cookie = NULL;
+    o->cookie_path = "/";
+    o->cookie_http_only = 1;
+    o->cookie_same_site = "Lax";
+    o->log_level = EIO_LOG_INFO;
+}
+
+const char *eio_errcode_message(int code)
+{
+    switch (code) {
+    case EIO_ERRCODE_UNKNOWN_TRANSPORT: return "Transport unknown";
+    case EIO_ERRCODE_UNKNOWN_SID: return "Session ID unknown";
+    case EIO_ERRCODE_BAD_HANDSHAKE_METHOD: return "Bad handshake method";
+    case EIO_ERRCODE_BAD_REQUEST: return "Bad request";
+    case EIO_ERRCODE_FORBIDDEN: return "Forbidden";
+    case EIO_ERRCODE_UNSUPPORTED_PROTOCOL_VERSION: return "Unsupported protocol version";
+    default: return "Unknown error";
+    }
+}
+
+/* ---------------------------------------------------------------- logging */
+
+void eio__log(eio_server *srv, int level, const char *fmt, ...)
+{
+    if (level > srv->opts.log_level)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (srv->opts.log) {
+        srv->opts.log(level, msg, srv->user_data);
+    } else {
+        static const char *const names[] = {"error", "warn", "info", "debug"};
+        fprintf(stderr, "[engine.io] %s: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level], msg);
+    }
+}
+
+/* ---------------------------------------------------------------- requests */
+
+const char *eio_request_header(const eio_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* URL-decodes s[0..n) ('+' is a space, as in a query string) into out. */
+static void url_decode(const char *s, size_t n, eio_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        int h, l;
+        if (s[i] == '+') {
+            eio_buf_append_byte(out, ' ');
+        } else if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
+                   (l = hexval((unsigned char)s[i + 2])) >= 0) {
+            eio_buf_append_byte(out, (uint8_t)(h * 16 + l));
+            i += 2;
+        } else {
+            eio_buf_append_byte(out, (uint8_t)s[i]);
+        }
+    }
+}
+
+int eio_request_query(const eio_request *r, const char *key, eio_buf *out)
+{
+    eio_buf_reset(out);
+    const char *q = r->query ? r->query : "";
+    size_t klen = strlen(key);
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        size_t name_len = eq ? (size_t)(eq - q) : len;
+        if (name_len == klen && memcmp(q, key, klen) == 0) {
+            if (eq)
+                url_decode(eq + 1, len - name_len - 1, out);
+            eio_buf_cstr(out);
+            return 1;
+        }
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    eio_buf_cstr(out);
+    return 0;
+}
+
+int eio__query_int(const eio_request *r, const char *key, int *out)
+{
+    eio_buf b = EIO_BUF_INIT;
+    int found = eio_request_query(r, key, &b);
+    *out = found ? atoi((char *)b.data) : 0;
+    eio_buf_free(&b);
+    return found;
+}
+
+/* Deep copy of a request into one allocation owned by the session. */
+static void request_copy(eio_socket *s, const eio_request *r)
+{
+    size_t need = 0;
+#define STRSZ(x) ((x) ? strlen(x) + 1 : 1)
+    need += STRSZ(r->method) + STRSZ(r->path) + STRSZ(r->query);
+    for (size_t i = 0; i < r->n_headers; i++)
+        need += STRSZ(r->headers[i].name) + STRSZ(r->headers[i].value);
+    need += r->n_headers * sizeof(eio_header) + sizeof(eio_header);
+    char *mem = eio_malloc(need);
+    eio_header *hdrs = (eio_header *)(void *)mem;
+    char *p = mem + (r->n_headers + 1) * sizeof(eio_header);
+#define COPY(dst, src)                                                                  \
+    do {                                                                               \
+        const char *src_ = (src) ? (src) : "";                                         \
+        size_t l_ = strlen(src_) + 1;                                                  \
+        memcpy(p, src_, l_);                                                           \
+        (dst) = p;                                                                     \
+        p += l_;                                                                       \
+    } while (0)
+    s->req = *r;
+    COPY(s->req.method, r->method);
+    COPY(s->req.path, r->path);
+    COPY(s->req.query, r->query);
+    for (size_t i = 0; i < r->n_headers; i++) {
+        COPY(hdrs[i].name, r->headers[i].name);
+        COPY(hdrs[i].value, r->headers[i].value);
+    }
+#undef COPY
+#undef STRSZ
+    s->req.headers = hdrs;
+    s->req.read_body = NULL;
+    s->req.read_ctx = NULL;
+    s->req.content_length = -1;
+    s->req_storage = mem;
+}
+
+/* ---------------------------------------------------------------- lock and loop */
+
+void eio_server_lock(eio_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+}
+
+void eio_server_unlock(eio_server *srv)
+{
+    eio__ws_flush_dirty(srv);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+static void wake_loop(eio_server *srv)
+{
+    uint64_t one = 1;
+    ssize_t n = write(srv->evfd, &one, sizeof(one));
+    (void)n; /* EAGAIN means a wake-up is already pending */
+}
+
+void eio__timer_set(eio_server *srv, eio__timer *t, uint64_t delay_ms)
+{
+    uint64_t deadline = eio__now_ms() + delay_ms;
+    eio__heap_set(&srv->timers, t, deadline);
+    if (deadline < srv->loop_deadline)
+        wake_loop(srv);
+}
+
+void eio__timer_cancel(eio_server *srv, eio__timer *t)
+{
+    eio__heap_cancel(&srv->timers, t);
+}
+
+static void run_timers(eio_server *srv)
+{
+    uint64_t now = eio__now_ms();
+    eio__timer *t;
+    while ((t = eio__heap_top(&srv->timers)) && t->deadline_ms <= now) {
+        eio__heap_cancel(&srv->timers, t);
+        t->fire(t);
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    eio_server *srv = arg;
+    struct epoll_event events[256];
+    pthread_mutex_lock(&srv->mu);
+    while (!srv->stop) {
+        run_timers(srv);
+        eio__ws_free_zombies(srv);
+        eio__timer *top = eio__heap_top(&srv->timers);
+        int timeout = -1;
+        srv->loop_deadline = UINT64_MAX;
+        if (top) {
+            uint64_t now = eio__now_ms();
+            srv->loop_deadline = top->deadline_ms;
+            timeout = top->deadline_ms <= now ? 0 : (int)(top->deadline_ms - now);
+        }
+        eio_server_unlock(srv);
+        int n = epoll_wait(srv->epfd, events, 256, timeout);
+        pthread_mutex_lock(&srv->mu);
+        srv->loop_deadline = 0; /* running: nobody needs to wake us */
+        for (int i = 0; i < n; i++) {
+            if (events[i].data.ptr == NULL) {
+                uint64_t v;
+                ssize_t r = read(srv->evfd, &v, sizeof(v));
+                (void)r;
+                continue;
+            }
+            eio__ws_handle_event(events[i].data.ptr, events[i].events);
+        }
+    }
+    eio__ws_free_zombies(srv);
+    eio_server_unlock(srv);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- server */
+
+static eio_frame *text_frame(const char *text)
+{
+    size_t len = strlen(text);
+    uint8_t hdr[10];
+    size_t hl = eio_ws_frame_header(hdr, EIO_WS_OP_TEXT, len);
+    eio_frame *f = eio_frame_new(hl + len);
+    memcpy(f->data, hdr, hl);
+    memcpy(f->data + hl, text, len);
+    return f;
+}
+
+eio_server *eio_server_new(const eio_options *opts, const eio_callbacks *cbs, void *user_data)
+{
+    eio_server *srv = eio_calloc(1, sizeof(*srv));
+    if (opts)
+        srv->opts = *opts;
+    else
+        eio_options_default(&srv->opts);
+    if (cbs)
+        srv->cbs = *cbs;
+    srv->user_data = user_data;
+    if (srv->opts.cookie) {
+        srv->cookie = eio_strdup(srv->opts.cookie);
+        srv->cookie_path = srv->opts.cookie_path ? eio_strdup(srv->opts.cookie_path) : NULL;
+        srv->cookie_same_site =
+            srv->opts.cookie_same_site ? eio_strdup(srv->opts.cookie_same_site) : NULL;
+        srv->opts.cookie = srv->cookie;
+        srv->opts.cookie_path = srv->cookie_path;
+        srv->opts.cookie_same_site = srv->cookie_same_site;
+    }
+    pthread_mutex_init(&srv->mu, NULL);
+    srv->map_cap = 1024;
+    srv->map = eio_calloc(srv->map_cap, sizeof(*srv->map));
+    srv->f_ping = text_frame("2");
+    srv->f_pong = text_frame("3");
+    srv->f_noop = text_frame("6");
+    srv->f_pong_probe = text_frame("3probe");
+    eio_buf_reserve(&srv->read_buf, 65536);
+    srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+    srv->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (srv->epfd < 0 || srv->evfd < 0) {
+        perror("engine.io: epoll/eventfd");
+        abort();
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->evfd, &ev);
+    srv->loop_deadline = 0;
+    if (pthread_create(&srv->thread, NULL, loop_main, srv) != 0) {
+        perror("engine.io: pthread_create");
+        abort();
+    }
+    return srv;
+}
+
+void eio_server_shutdown(eio_server *srv)
+{
+    eio_server_lock(srv);
+    srv->shutting_down = 1;
+    while (srv->sessions)
+        eio__session_close(srv->sessions, "server shutting down");
+    eio_server_unlock(srv);
+}
+
+void eio_server_free(eio_server *srv)
+{
+    if (!srv)
+        return;
+    eio_server_shutdown(srv);
+    eio_server_lock(srv);
+    srv->stop = 1;
+    wake_loop(srv);
+    pthread_mutex_unlock(&srv->mu);
+    pthread_join(srv->thread, NULL);
+    /* Connections still lingering are closed now. */
+    while (srv->conns) {
+        eio__ws_conn *c = srv->conns;
+        c->state = EIO__WS_OPEN;
+        eio__ws_close(c, 0, NULL);
+    }
+    eio__ws_free_zombies(srv);
+    eio__heap_free(&srv->timers);
+    close(srv->epfd);
+    close(srv->evfd);
+    eio_frame_unref(srv->f_ping);
+    eio_frame_unref(srv->f_pong);
+    eio_frame_unref(srv->f_noop);
+    eio_frame_unref(srv->f_pong_probe);
+    eio_buf_free(&srv->read_buf);
+    eio_buf_free(&srv->scratch);
+    free(srv->map);
+    free(srv->cookie);
+    free(srv->cookie_path);
+    free(srv->cookie_same_site);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv);
+}
+
+const eio_options *eio_server_options(const eio_server *srv)
+{
+    return &srv->opts;
+}
+
+size_t eio_server_client_count(eio_server *srv)
+{
+    return srv->n_sessions;
+}
+
+/* ---------------------------------------------------------------- session table */
+
+static size_t sid_hash(const char *sid)
+{
+    size_t h = 1469598103934665603u;
+    for (; *sid; sid++)
+        h = (h ^ (unsigned char)*sid) * 1099511628211u;
+    return h;
+}
+
+static void map_grow(eio_server *srv)
+{
+    size_t cap = srv->map_cap * 2;
+    eio_socket **map = eio_calloc(cap, sizeof(*map));
+    for (size_t i = 0; i < srv->map_cap; i++) {
+        eio_socket *s = srv->map[i];
+        while (s) {
+            eio_socket *next = s->map_next;
+            size_t b = sid_hash(s->id) & (cap - 1);
+            s->map_next = map[b];
+            map[b] = s;
+            s = next;
+        }
+    }
+    free(srv->map);
+    srv->map = map;
+    srv->map_cap = cap;
+}
+
+eio_socket *eio__session_find(eio_server *srv, const char *sid)
+{
+    if (strlen(sid) != 20)
+        return NULL;
+    for (eio_socket *s = srv->map[sid_hash(sid) & (srv->map_cap - 1)]; s; s = s->map_next)
+        if (memcmp(s->id, sid, 20) == 0)
+            return s;
+    return NULL;
+}
+
+static void map_remove(eio_server *srv, eio_socket *s)
+{
+    eio_socket **pp = &srv->map[sid_hash(s->id) & (srv->map_cap - 1)];
+    while (*pp && *pp != s)
+        pp = &(*pp)->map_next;
+    if (*pp)
+        *pp = s->map_next;
+    s->map_next = NULL;
+}
+
+void eio__gen_sid(char out[21])
+{
+    /* As Node's base64id: 15 random bytes, base64 with '/' -> '_', '+' -> '-'. */
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char raw[15];
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        fputs("fatal: RAND_bytes failed\n", stderr);
+        abort();
+    }
+    for (int i = 0, o = 0; i < 15; i += 3) {
+        uint32_t v = ((uint32_t)raw[i] << 16) | ((uint32_t)raw[i + 1] << 8) | raw[i + 2];
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = alphabet[(v >> 6) & 63];
+        out[o++] = alphabet[v & 63];
+    }
+    out[20] = '\0';
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static void on_ping_timer(eio__timer *t);
+static void on_timeout_timer(eio__timer *t);
+static void on_close_timer(eio__timer *t);
+
+eio_socket *eio__session_new(eio_server *srv, const eio_request *req, int version,
+                             int transport, const char *sid)
+{
+    eio_socket *s = eio_calloc(1, sizeof(*s));
+    s->srv = srv;
+    s->refs = 1; /* the table's */
+    s->version = version;
+    s->transport = transport;
+    s->state = EIO__S_OPEN;
+    if (sid && strlen(sid) == 20 && !eio__session_find(srv, sid))
+        memcpy(s->id, sid, 21);
+    else
+        do
+            eio__gen_sid(s->id);
+        while (eio__session_find(srv, s->id));
+    eio__timer_init(&s->ping_timer, on_ping_timer);
+    eio__timer_init(&s->timeout_timer, on_timeout_timer);
+    eio__timer_init(&s->close_timer, on_close_timer);
+    request_copy(s, req);
+    if (srv->n_sessions + 1 > srv->map_cap / 4 * 3)
+        map_grow(srv);
+    size_t b = sid_hash(s->id) & (srv->map_cap - 1);
+    s->map_next = srv->map[b];
+    srv->map[b] = s;
+    s->next = srv->sessions;
+    if (srv->sessions)
+        srv->sessions->prev = s;
+    srv->sessions = s;
+    srv->n_sessions++;
+    return s;
+}
+
+static void outq_clear(eio_socket *s)
+{
+    for (size_t i = 0; i < s->outq_len; i++)
+        eio_message_unref(s->outq[(s->outq_head + i) % s->outq_cap].msg);
+    s->outq_head = s->outq_len = 0;
+    s->outq_bytes = 0;
+}
+
+void eio__session_unref(eio_socket *s)
+{
+    if (--s->refs > 0)
+        return;
+    outq_clear(s);
+    free(s->outq);
+    free(s->jsonp);
+    free(s->req_storage);
+    free(s);
+}
+
+/* Starts the heartbeat: v4 pings from the server; v3 waits for the client's. */
+static void heartbeat_start(eio_socket *s)
+{
+    eio_server *srv = s->srv;
+    if (s->version >= 4)
+        eio__timer_set(srv, &s->ping_timer, (uint64_t)srv->opts.ping_interval_ms);
+    else
+        eio__timer_set(srv, &s->timeout_timer,
+                       (uint64_t)srv->opts.ping_interval_ms + (uint64_t)srv->opts.ping_timeout_ms);
+}
+
+static void on_ping_timer(eio__timer *t)
+{
+    eio_socket *s = EIO__CONTAINER(t, eio_socket, ping_timer);
+    if (s->state != EIO__S_OPEN)
+        return;
+    eio__session_queue(s, EIO_PACKET_PING, NULL, 0);
+    if (s->state == EIO__S_OPEN)
+        eio__timer_set(s->srv, &s->timeout_timer, (uint64_t)s->srv->opts.ping_timeout_ms);
+}
+
+static void on_timeout_timer(eio__timer *t)
+{
+    eio_socket *s = EIO__CONTAINER(t, eio_socket, timeout_timer);
+    eio__log(s->srv, EIO_LOG_DEBUG, "session %s: ping timeout", s->id);
+    eio__session_close(s, "ping timeout");
+}
+
+static void on_close_timer(eio__timer *t)
+{
+    eio_socket *s = EIO__CONTAINER(t, eio_socket, close_timer);
+    eio__session_close(s, s->close_reason ? s->close_reason : "forced close");
+}
+
+void eio__session_opened(eio_socket *s)
+{
+    eio_server *srv = s->srv;
+    eio_buf json = EIO_BUF_INIT;
+    int can_upgrade = s->transport == EIO_TRANSPORT_POLLING && srv->opts.allow_upgrades &&
+                      (srv->opts.transports & EIO_TRANSPORT_WEBSOCKET);
+    eio_buf_append_str(&json, "{\"sid\":\"");
+    eio_buf_append_str(&json, s->id);
+    eio_buf_append_str(&json, can_upgrade ? "\",\"upgrades\":[\"websocket\"],\"pingInterval\":"
+                                          : "\",\"upgrades\":[],\"pingInterval\":");
+    eio_buf_append_uint(&json, (uint64_t)srv->opts.ping_interval_ms);
+    eio_buf_append_str(&json, ",\"pingTimeout\":");
+    eio_buf_append_uint(&json, (uint64_t)srv->opts.ping_timeout_ms);
+    eio_buf_append_str(&json, ",\"maxPayload\":");
+    eio_buf_append_uint(&json, srv->opts.max_payload);
+    eio_buf_append_byte(&json, '}');
+    eio_message *m = eio_message_new(json.data, json.len, 0);
+    eio_buf_free(&json);
+    eio__session_queue(s, EIO_PACKET_OPEN, m, 0);
+    eio_message_unref(m);
+    heartbeat_start(s);
+    eio__log(srv, EIO_LOG_DEBUG, "session %s opened (EIO=%d, %s)", s->id, s->version,
+             s->transport == EIO_TRANSPORT_WEBSOCKET ? "websocket" : "polling");
+    if (srv->cbs.on_connection)
+        srv->cbs.on_connection(s, srv->user_data);
+}
+
+static size_t out_cost(const eio_message *m)
+{
+    return (m ? m->len : 0) + 8;
+}
+
+/* Queues a packet for the session: straight to the WebSocket when the session
+ * is on one, else to the polling queue (waking a waiting GET). Returns 0,
+ * -1 if the session is not open, -2 on overflow (the session is then closed). */
+int eio__session_queue(eio_socket *s, uint8_t type, eio_message *msg, int probe)
+{
+    eio_server *srv = s->srv;
+    if (s->state != EIO__S_OPEN)
+        return -1;
+    size_t pending = s->outq_bytes + (s->ws ? s->ws->queued_bytes : 0);
+    if (pending + out_cost(msg) > srv->opts.max_send_queue) {
+        eio__log(srv, EIO_LOG_WARN,
+                 "session %s: send queue over %zu bytes (client not reading): closing", s->id,
+                 srv->opts.max_send_queue);
+        if (s->ws) {
+            eio__ws_conn *c = s->ws;
+            eio__ws_detach(c);
+            eio__ws_close(c, 0, NULL);
+        }
+        eio__session_close(s, "transport error");
+        return -2;
+    }
+    if (s->transport == EIO_TRANSPORT_WEBSOCKET && s->ws)
+        return eio__ws_send_packet(s->ws, type, msg, probe) == 0 ? 0 : -1;
+    if (s->outq_len == s->outq_cap) {
+        size_t cap = s->outq_cap ? s->outq_cap * 2 : 8;
+        eio__out *q = eio_malloc(cap * sizeof(*q));
+        for (size_t i = 0; i < s->outq_len; i++)
+            q[i] = s->outq[(s->outq_head + i) % s->outq_cap];
+        free(s->outq);
+        s->outq = q;
+        s->outq_cap = cap;
+        s->outq_head = 0;
+    }
+    eio__out *o = &s->outq[(s->outq_head + s->outq_len) % s->outq_cap];
+    o->type = type;
+    o->probe = (uint8_t)probe;
+    o->msg = msg ? eio_message_ref(msg) : NULL;
+    s->outq_len++;
+    s->outq_bytes += out_cost(msg);
+    eio__poll_wake(s);
+    return 0;
+}
+
+/* After an upgrade: moves what waited for a GET onto the WebSocket, in order. */
+void eio__session_flush_to_ws(eio_socket *s)
+{
+    for (size_t i = 0; i < s->outq_len; i++) {
+        eio__out *o = &s->outq[(s->outq_head + i) % s->outq_cap];
+        if (o->type != EIO_PACKET_CLOSE)
+            eio__ws_send_packet(s->ws, o->type, o->msg, o->probe);
+    }
+    outq_clear(s);
+}
+
+static int ws_close_code_for(const char *reason)
+{
+    (void)reason;
+    return EIO_WS_CLOSE_NORMAL;
+}
+
+void eio__session_close(eio_socket *s, const char *reason)
+{
+    eio_server *srv = s->srv;
+    if (s->state == EIO__S_CLOSED)
+        return;
+    s->state = EIO__S_CLOSED;
+    eio__timer_cancel(srv, &s->ping_timer);
+    eio__timer_cancel(srv, &s->timeout_timer);
+    eio__timer_cancel(srv, &s->close_timer);
+    map_remove(srv, s);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+    srv->n_sessions--;
+    /* A waiting GET gets the close packet (an empty queue of a closed session). */
+    outq_clear(s);
+    eio__poll_wake(s);
+    if (s->ws) {
+        eio__ws_conn *c = s->ws;
+        eio__ws_detach(c);
+        eio__ws_close(c, strcmp(reason, "transport close") == 0 ? 0 : ws_close_code_for(reason),
+                      NULL);
+    }
+    if (s->probe) {
+        eio__ws_conn *c = s->probe;
+        eio__ws_detach(c);
+        eio__ws_close(c, EIO_WS_CLOSE_NORMAL, NULL);
+    }
+    eio__log(srv, EIO_LOG_DEBUG, "session %s closed: %s", s->id, reason);
+    if (srv->cbs.on_close)
+        srv->cbs.on_close(s, reason, srv->user_data);
+    eio__session_unref(s);
+}
+
+/* A packet from the client, on the session's current transport. */
+void eio__session_on_packet(eio_socket *s, const eio_packet *p)
+{
+    eio_server *srv = s->srv;
+    if (s->state != EIO__S_OPEN)
+        return;
+    switch (p->type) {
+    case EIO_PACKET_PING:
+        if (s->version >= 4) {
+            eio__log(srv, EIO_LOG_DEBUG, "session %s: invalid heartbeat direction", s->id);
+            eio__session_close(s, "transport error");
+            return;
+        }
+        eio__timer_set(srv, &s->timeout_timer,
+                       (uint64_t)srv->opts.ping_interval_ms + (uint64_t)srv->opts.ping_timeout_ms);
+        eio__session_queue(s, EIO_PACKET_PONG, NULL, 0);
+        break;
+    case EIO_PACKET_PONG:
+        if (s->version < 4) {
+            eio__log(srv, EIO_LOG_DEBUG, "session %s: invalid heartbeat direction", s->id);
+            eio__session_close(s, "transport error");
+            return;
+        }
+        eio__timer_cancel(srv, &s->timeout_timer);
+        eio__timer_set(srv, &s->ping_timer, (uint64_t)srv->opts.ping_interval_ms);
+        break;
+    case EIO_PACKET_MESSAGE:
+        if (srv->cbs.on_message)
+            srv->cbs.on_message(s, p->data, p->len, p->binary, srv->user_data);
+        break;
+    case EIO_PACKET_CLOSE:
+        eio__session_close(s, "transport close");
+        break;
+    default:
+        /* open, upgrade and noop from a client are ignored, as by Node */
+        break;
+    }
+}
+
+/* ---------------------------------------------------------------- public socket API */
+
+const char *eio_socket_id(const eio_socket *s)
+{
+    return s->id;
+}
+
+int eio_socket_protocol(const eio_socket *s)
+{
+    return s->version;
+}
+
+int eio_socket_transport(const eio_socket *s)
+{
+    return s->transport;
+}
+
+const eio_request *eio_socket_request(const eio_socket *s)
+{
+    return &s->req;
+}
+
+void eio_socket_set_user_data(eio_socket *s, void *p)
+{
+    s->user_data = p;
+}
+
+void *eio_socket_get_user_data(const eio_socket *s)
+{
+    return s->user_data;
+}
+
+size_t eio_socket_queued_bytes(const eio_socket *s)
+{
+    return s->outq_bytes + (s->ws ? s->ws->queued_bytes : 0);
+}
+
+int eio_socket_send_message(eio_socket *s, eio_message *m)
+{
+    return eio__session_queue(s, EIO_PACKET_MESSAGE, m, 0);
+}
+
+int eio_socket_send(eio_socket *s, const void *data, size_t len, int binary)
+{
+    if (s->state != EIO__S_OPEN)
+        return -1;
+    eio_message *m = eio_message_new(data, len, binary);
+    int r = eio_socket_send_message(s, m);
+    eio_message_unref(m);
+    return r;
+}
+
+void eio_socket_close(eio_socket *s)
+{
+    if (s->state != EIO__S_OPEN)
+        return;
+    if (s->transport == EIO_TRANSPORT_POLLING && s->outq_len > 0 && !s->get_waiter) {
+        /* As Node: the queued packets and a close packet go to the next GET;
+         * the session closes when it has them, or after a grace period. */
+        eio__session_queue(s, EIO_PACKET_CLOSE, NULL, 0);
+        s->state = EIO__S_CLOSING;
+        s->close_reason = "forced close";
+        eio__timer_set(s->srv, &s->close_timer, (uint64_t)s->srv->opts.ping_timeout_ms);
+        return;
+    }
+    eio__session_close(s, "forced close");
+}
+
+/* ---------------------------------------------------------------- messages */
+
+eio_message *eio_message_new(const void *data, size_t len, int binary)
+{
+    eio_message *m = eio_malloc(sizeof(*m) + len + 1);
+    m->refs = 1;
+    m->binary = binary ? 1 : 0;
+    m->ws_text = m->ws_bin_v4 = m->ws_bin_v3 = NULL;
+    m->len = len;
+    if (len)
+        memcpy(m->data, data, len);
+    m->data[len] = 0;
+    return m;
+}
+
+eio_message *eio_message_ref(eio_message *m)
+{
+    __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+    return m;
+}
+
+void eio_message_unref(eio_message *m)
+{
+    if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    eio_frame_unref(m->ws_text);
+    eio_frame_unref(m->ws_bin_v4);
+    eio_frame_unref(m->ws_bin_v3);
+    free(m);
+}
+
+void eio_http_response_free(eio_http_response *r)
+{
+    eio_buf_free(&r->body);
+    eio_buf_free(&r->headers);
+}

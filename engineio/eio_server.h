@@ -1,0 +1,198 @@
+/*
+ * eio_server: an Engine.IO server (protocol v3 and v4) that can be used alone,
+ * as Node's engine.io package can, or under the Socket.IO layer.
+ *
+ * It knows nothing of civetweb: the server/ layer hands it parsed HTTP requests
+ * (long-polling) and raw, already-upgraded WebSocket sockets (file descriptors).
+ *
+ * Threading model (see README "Concurrency"):
+ *  - One engine lock guards every session. Whoever runs engine code holds it:
+ *    the engine's own loop thread (epoll over every WebSocket, timers), or an
+ *    HTTP worker thread serving a long-polling request.
+ *  - Callbacks (on_connection, on_message, on_close, allow_request) are always
+ *    called with the engine lock held, so two never run at once and user code
+ *    needs no locks of its own: as in Node. A callback must not block.
+ *  - eio_socket_* and eio_message_* functions may be called from callbacks, or
+ *    from any other thread between eio_server_lock() and eio_server_unlock().
+ *  - WebSocket writes never block: frames go to a bounded per-connection queue,
+ *    written without blocking when the socket can take them. A connection whose
+ *    queue passes max_send_queue bytes is closed ("transport error").
+ *
+ * Ownership: the server owns its sessions; an eio_socket pointer is valid from
+ * on_connection until on_close returns. An eio_message is reference counted.
+ */
+#ifndef EIO_SERVER_H
+#define EIO_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eio_buf.h"
+
+typedef struct eio_server eio_server;
+typedef struct eio_socket eio_socket;
+typedef struct eio_message eio_message;
+
+enum {
+    EIO_TRANSPORT_POLLING = 1,
+    EIO_TRANSPORT_WEBSOCKET = 2,
+};
+
+enum { EIO_LOG_ERROR = 0, EIO_LOG_WARN = 1, EIO_LOG_INFO = 2, EIO_LOG_DEBUG = 3 };
+
+/* Engine.IO error codes, as Node's engine.io sends them. */
+enum {
+    EIO_ERRCODE_UNKNOWN_TRANSPORT = 0,
+    EIO_ERRCODE_UNKNOWN_SID = 1,
+    EIO_ERRCODE_BAD_HANDSHAKE_METHOD = 2,
+    EIO_ERRCODE_BAD_REQUEST = 3,
+    EIO_ERRCODE_FORBIDDEN = 4,
+    EIO_ERRCODE_UNSUPPORTED_PROTOCOL_VERSION = 5,
+};
+const char *eio_errcode_message(int code);
+
+/* A request as the engine sees it: the HTTP handshake of a session is kept for
+ * the session's life (eio_socket_request) with this layout. All strings are
+ * NUL-terminated; header names keep the case the client sent. */
+typedef struct eio_header {
+    const char *name;
+    const char *value;
+} eio_header;
+
+typedef struct eio_request {
+    const char *method;       /* "GET", "POST", ... */
+    const char *path;         /* URL path, not decoded */
+    const char *query;        /* query string without '?', "" if none */
+    const eio_header *headers;
+    size_t n_headers;
+    char remote_addr[48];
+    int remote_port;
+    int secure;               /* 1 over TLS */
+    int64_t time_ms;          /* when the request arrived (ms since the epoch) */
+    long long content_length; /* -1 if unknown */
+    /* Reads up to len bytes of the request body; returns bytes read, 0 at the
+     * end, < 0 on error. Set by the HTTP layer for POST requests; NULL after the
+     * handshake (eio_socket_request). */
+    int (*read_body)(void *ctx, void *buf, size_t len);
+    void *read_ctx;
+} eio_request;
+
+/* Case-insensitive header lookup; NULL if absent. */
+const char *eio_request_header(const eio_request *r, const char *name);
+/* Looks up a query parameter and URL-decodes it into out (reset first).
+ * Returns 1 if present, 0 if not. */
+int eio_request_query(const eio_request *r, const char *key, eio_buf *out);
+
+typedef struct eio_options {
+    int ping_interval_ms;      /* 25000 */
+    int ping_timeout_ms;       /* 20000 */
+    int upgrade_timeout_ms;    /* 10000 */
+    size_t max_payload;        /* maxHttpBufferSize: 1e6 */
+    int transports;            /* EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET */
+    int allow_upgrades;        /* 1 */
+    int allow_eio3;            /* 1: accept protocol v3 clients too */
+    size_t max_send_queue;     /* bytes queued per connection before it is closed: 4 MiB */
+    size_t max_clients;        /* sessions at once; handshakes over it get 503: 10000 */
+    const char *cookie;        /* NULL: no cookie; else the cookie name (Node: "io") */
+    const char *cookie_path;   /* "/" */
+    int cookie_http_only;      /* 1 */
+    const char *cookie_same_site; /* "Lax" */
+    int log_level;             /* EIO_LOG_INFO */
+    void (*log)(int level, const char *message, void *user_data); /* NULL: stderr */
+} eio_options;
+
+/* Fills *o with the Node defaults. */
+void eio_options_default(eio_options *o);
+
+typedef struct eio_callbacks {
+    /* A session opened. */
+    void (*on_connection)(eio_socket *s, void *user_data);
+    /* A message arrived; data is valid only during the call. */
+    void (*on_message)(eio_socket *s, const uint8_t *data, size_t len, int binary,
+                       void *user_data);
+    /* A session closed, with Node's reason: "transport close", "transport error",
+     * "ping timeout", "parse error", "forced close", "server shutting down".
+     * The socket is freed after this returns. */
+    void (*on_close)(eio_socket *s, const char *reason, void *user_data);
+    /* allowRequest: called for each handshake. Return 1 to accept; 0 to refuse
+     * with HTTP 403 {"code":4,"message":...}: set *message to a malloc'd string
+     * to replace "Forbidden" (the engine frees it). NULL: accept all. */
+    int (*allow_request)(const eio_request *req, char **message, void *user_data);
+} eio_callbacks;
+
+/* Creates the server and starts its loop thread. Copies the options. */
+eio_server *eio_server_new(const eio_options *opts, const eio_callbacks *cbs, void *user_data);
+/* Closes every session with reason "server shutting down", stops the loop
+ * thread and frees the server. Must not be called with the lock held. */
+void eio_server_free(eio_server *srv);
+/* Closes every session ("server shutting down") and refuses new ones, without
+ * freeing: pending long-polling requests are answered. */
+void eio_server_shutdown(eio_server *srv);
+
+void eio_server_lock(eio_server *srv);
+void eio_server_unlock(eio_server *srv); /* also flushes what was sent meanwhile */
+const eio_options *eio_server_options(const eio_server *srv);
+size_t eio_server_client_count(eio_server *srv); /* lock held */
+
+/* --- Sessions (lock held) --- */
+const char *eio_socket_id(const eio_socket *s);      /* the 20-character sid */
+int eio_socket_protocol(const eio_socket *s);        /* 3 or 4 */
+int eio_socket_transport(const eio_socket *s);       /* EIO_TRANSPORT_* */
+const eio_request *eio_socket_request(const eio_socket *s); /* the handshake */
+void eio_socket_set_user_data(eio_socket *s, void *p);
+void *eio_socket_get_user_data(const eio_socket *s);
+/* Queues a message. Returns 0, or -1 if the session is closing or closed (the
+ * message is dropped), or -2 if the send queue overflowed (the session is then
+ * closed with "transport error"). */
+int eio_socket_send(eio_socket *s, const void *data, size_t len, int binary);
+/* Same with a shared message (one encoding for many receivers); takes no
+ * ownership of m: the engine adds its own reference. */
+int eio_socket_send_message(eio_socket *s, eio_message *m);
+/* Closes the session after its queued packets are written ("forced close").
+ * on_close follows. */
+void eio_socket_close(eio_socket *s);
+/* Bytes waiting to be written for this session. */
+size_t eio_socket_queued_bytes(const eio_socket *s);
+
+/* --- Shared messages: encoded once, sent to many --- */
+eio_message *eio_message_new(const void *data, size_t len, int binary); /* 1 reference */
+eio_message *eio_message_ref(eio_message *m);
+void eio_message_unref(eio_message *m); /* NULL is a no-op; any thread */
+
+/* --- The interface to the HTTP layer (server/) --- */
+
+typedef struct eio_http_response {
+    int status;               /* HTTP status */
+    const char *content_type; /* static string */
+    eio_buf body;
+    eio_buf headers;          /* extra header lines, each ending in "\r\n" */
+} eio_http_response;
+
+void eio_http_response_free(eio_http_response *r);
+
+/* Serves one long-polling (or handshake) HTTP request on the calling thread,
+ * which must not hold the lock. A GET may wait until there is something to
+ * send (at most about a ping interval). Fills *resp; the caller writes it. */
+void eio_server_handle_http(eio_server *srv, const eio_request *req, eio_http_response *resp);
+
+/* Checks a WebSocket upgrade request as Node's engine.io verify() does.
+ * Returns 0 if it may proceed, else -1 with *code set to the Engine.IO error
+ * code, *message to a static string and *status to 400, 403 or 503. */
+int eio_server_verify_upgrade(eio_server *srv, const eio_request *req, int *code, int *status,
+                              const char **message);
+
+/* For an upgrade request that opens a new session (no sid in the query):
+ * writes a fresh session id into new_sid (else new_sid = "") and appends the
+ * extra header lines of the 101 answer (Set-Cookie when the cookie option is
+ * on), each ending in "\r\n", to out. */
+void eio_server_upgrade_headers(eio_server *srv, const eio_request *req, char new_sid[21],
+                                eio_buf *out);
+
+/* Hands over a socket whose WebSocket handshake (101) has been written. The
+ * engine owns fd from now on and closes it. req is the upgrade request (copied
+ * where needed); new_sid is the id from eio_server_upgrade_headers. Returns 0,
+ * or -1 if the socket was refused (it is closed then). */
+int eio_server_attach_websocket(eio_server *srv, int fd, const eio_request *req,
+                                const char *new_sid);
+
+#endif

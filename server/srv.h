@@ -1,0 +1,63 @@
+/*
+ * srv: the HTTP server around an Engine.IO (or Socket.IO) engine, on civetweb.
+ * Listeners, options, CORS, the long-polling endpoint, the WebSocket upgrade
+ * (whose socket is then handed to the engine's own loop), static files,
+ * leveled logging and signal handling.
+ *
+ * Threading: srv_new/srv_start/srv_stop/srv_free from the main thread.
+ * civetweb's worker threads call into the engine for HTTP requests; once a
+ * WebSocket is upgraded no civetweb thread touches it again.
+ * Ownership: the srv_server does not own the engine: free the engine after
+ * srv_stop (which stops every call into it).
+ */
+#ifndef SRV_H
+#define SRV_H
+
+#include <stddef.h>
+
+#include "engineio/eio_server.h"
+
+typedef struct srv_server srv_server;
+
+enum { SRV_LOG_ERROR = 0, SRV_LOG_WARN = 1, SRV_LOG_INFO = 2, SRV_LOG_DEBUG = 3 };
+
+typedef struct srv_options {
+    const char *host;          /* address to listen on; NULL: all */
+    int port;                  /* 3000 */
+    const char *path;          /* engine path, "/engine.io/" */
+    size_t max_clients;        /* sessions at once (also the engine's max_clients): 10000 */
+    int http_threads;          /* civetweb workers; 0: derived from max_clients (see README) */
+    /* CORS, as Node's cors package: NULL: off; "*": any origin, answered "*";
+     * "reflect": any origin, reflected; else a comma-separated list of origins. */
+    const char *cors_origin;
+    int cors_credentials;      /* Access-Control-Allow-Credentials: true */
+    const char *document_root; /* static files served at "/", NULL: none */
+    int log_level;             /* SRV_LOG_INFO */
+} srv_options;
+
+void srv_options_default(srv_options *o);
+
+/* Blocks SIGINT and SIGTERM in the calling thread and every thread created
+ * after, so that srv_wait_for_signal can take them. Call first in main(). */
+void srv_block_signals(void);
+/* Waits for SIGINT or SIGTERM; returns the signal number. */
+int srv_wait_for_signal(void);
+
+/* Creates the server for an engine (not owned). Returns NULL on bad options. */
+srv_server *srv_new(const srv_options *o, eio_server *engine);
+/* Starts listening. Returns 0, or -1 with a logged reason. */
+int srv_start(srv_server *s);
+/* The port actually listened on. */
+int srv_port(const srv_server *s);
+/* Closes every session ("server shutting down"), lets their close frames go
+ * out, then stops civetweb (waiting for its threads). */
+void srv_stop(srv_server *s);
+void srv_free(srv_server *s);
+
+/* Leveled log lines on stderr: "2026-11-25T10:00:00.123Z info: ..." */
+void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void srv_set_log_level(int level);
+/* An eio_options.log callback that writes through srv_log. */
+void srv_engine_log(int level, const char *message, void *user_data);
+
+#endif

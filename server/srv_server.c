@@ -1,0 +1,556 @@
+/*
+ * srv_server: civetweb set up for many clients, in front of an engine.
+ *
+ *  - Long-polling requests are served on civetweb's worker threads through
+ *    eio_server_handle_http. A waiting GET holds its worker, so workers are
+ *    counted: when nearly all hold a GET, a new GET gets 503 and a log line
+ *    instead of civetweb's silent hang.
+ *  - A WebSocket upgrade is answered here (101) in civetweb's connect handler;
+ *    then the socket is taken from civetweb: duplicated for the engine, and
+ *    civetweb's descriptor number is pointed at a fresh unconnected socket
+ *    (dup2), so civetweb's own shutdown/close hit that one and its worker is
+ *    free at once. The engine's loop thread owns the connection from there.
+ *    (civetweb 1.15 cannot close a WebSocket from outside its read loop and
+ *    blocks writers on full sockets: see ../shared/CIVETWEB.md.)
+ *
+ * Threading: srv_* functions from the main thread; the handlers below run on
+ * civetweb workers. parked_gets is atomic.
+ * Ownership: the server owns its civetweb context and option strings, not the engine.
+ */
+#include <arpa/inet.h>
+#include <civetweb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engineio/eio_ws.h"
+#include "server/srv.h"
+
+struct srv_server {
+    srv_options opts;
+    char *path;        /* engine path with a trailing '/' */
+    char *route;       /* the same without it, as civetweb matches prefixes */
+    char *cors_origin;
+    char *document_root;
+    char *host;
+    eio_server *engine;
+    struct mg_context *ctx;
+    int port;
+    int http_threads;
+    int parked_gets;   /* atomic: GETs waiting in the engine */
+};
+
+void srv_options_default(srv_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->port = 3000;
+    o->path = "/engine.io/";
+    o->max_clients = 10000;
+    o->log_level = SRV_LOG_INFO;
+}
+
+/* ---------------------------------------------------------------- signals */
+
+void srv_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int srv_wait_for_signal(void)
+{
+    sigset_t set;
+    int sig = 0;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    while (sigwait(&set, &sig) != 0)
+        ;
+    return sig;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static int64_t now_wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+typedef struct request_view {
+    eio_request req;
+    eio_header headers[64];
+    const char *path;
+} request_view;
+
+static int read_body_cb(void *ctx, void *buf, size_t len)
+{
+    return mg_read((struct mg_connection *)ctx, buf, len);
+}
+
+static void view_request(struct mg_connection *conn, request_view *v)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    memset(v, 0, sizeof(*v));
+    v->req.method = ri->request_method;
+    v->req.path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
+    v->req.query = ri->query_string ? ri->query_string : "";
+    int n = ri->num_headers < 64 ? ri->num_headers : 64;
+    for (int i = 0; i < n; i++) {
+        v->headers[i].name = ri->http_headers[i].name;
+        v->headers[i].value = ri->http_headers[i].value ? ri->http_headers[i].value : "";
+    }
+    v->req.headers = v->headers;
+    v->req.n_headers = (size_t)n;
+    snprintf(v->req.remote_addr, sizeof(v->req.remote_addr), "%s", ri->remote_addr);
+    v->req.remote_port = ri->remote_port;
+    v->req.secure = ri->is_ssl;
+    v->req.time_ms = now_wall_ms();
+    v->req.content_length = ri->content_length;
+    v->req.read_body = read_body_cb;
+    v->req.read_ctx = conn;
+}
+
+/* ---------------------------------------------------------------- CORS */
+
+/* The Access-Control-* lines for this request, as Node's cors package writes
+ * them. Appends nothing when CORS is off. */
+static void cors_headers(const srv_server *s, struct mg_connection *conn, int preflight,
+                         char *out, size_t outlen)
+{
+    size_t n = 0;
+    out[0] = 0;
+    if (!s->cors_origin)
+        return;
+    const char *origin = mg_get_header(conn, "Origin");
+#define ADD(...)                                                                         \
+    do {                                                                                 \
+        int w_ = snprintf(out + n, outlen - n, __VA_ARGS__);                             \
+        if (w_ > 0 && (size_t)w_ < outlen - n)                                           \
+            n += (size_t)w_;                                                             \
+    } while (0)
+    if (strcmp(s->cors_origin, "*") == 0) {
+        ADD("Access-Control-Allow-Origin: *\r\n");
+    } else if (origin && strcmp(s->cors_origin, "reflect") == 0) {
+        ADD("Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", origin);
+    } else {
+        int allowed = 0;
+        if (origin) {
+            size_t ol = strlen(origin);
+            for (const char *p = s->cors_origin; *p;) {
+                const char *comma = strchr(p, ',');
+                size_t l = comma ? (size_t)(comma - p) : strlen(p);
+                while (l && *p == ' ')
+                    p++, l--;
+                while (l && p[l - 1] == ' ')
+                    l--;
+                if (l == ol && memcmp(p, origin, l) == 0)
+                    allowed = 1;
+                p = comma ? comma + 1 : p + strlen(p);
+            }
+        }
+        if (allowed)
+            ADD("Access-Control-Allow-Origin: %s\r\n", origin);
+        ADD("Vary: Origin\r\n");
+    }
+    if (s->opts.cors_credentials)
+        ADD("Access-Control-Allow-Credentials: true\r\n");
+    if (preflight) {
+        ADD("Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n");
+        const char *req_headers = mg_get_header(conn, "Access-Control-Request-Headers");
+        if (req_headers)
+            ADD("Access-Control-Allow-Headers: %s\r\nVary: Access-Control-Request-Headers\r\n",
+                req_headers);
+    }
+#undef ADD
+}
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 413: return "Payload Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+static void write_response(struct mg_connection *conn, int status, const char *content_type,
+                           const char *extra, const void *body, size_t len)
+{
+    mg_printf(conn, "HTTP/1.1 %d %s\r\n", status, status_text(status));
+    if (content_type)
+        mg_printf(conn, "Content-Type: %s\r\n", content_type);
+    mg_printf(conn, "Content-Length: %zu\r\n%s\r\n", len, extra ? extra : "");
+    if (len)
+        mg_write(conn, body, len);
+}
+
+/* ---------------------------------------------------------------- polling */
+
+static int path_matches(const srv_server *s, const char *path)
+{
+    return path && strncmp(path, s->path, strlen(s->path)) == 0;
+}
+
+static int http_handler(struct mg_connection *conn, void *cbdata)
+{
+    srv_server *s = cbdata;
+    request_view v;
+    view_request(conn, &v);
+    char cors[2048];
+    if (!path_matches(s, v.req.path)) {
+        write_response(conn, 404, "text/plain", NULL, "Not Found", 9);
+        return 404;
+    }
+    if (s->cors_origin && strcmp(v.req.method, "OPTIONS") == 0) {
+        cors_headers(s, conn, 1, cors, sizeof(cors));
+        write_response(conn, 204, NULL, cors, NULL, 0);
+        return 204;
+    }
+    cors_headers(s, conn, 0, cors, sizeof(cors));
+    int is_get = strcmp(v.req.method, "GET") == 0;
+    if (is_get) {
+        int reserve = s->http_threads / 8 < 4 ? 4 : s->http_threads / 8;
+        int parked = __atomic_add_fetch(&s->parked_gets, 1, __ATOMIC_RELAXED);
+        if (parked > s->http_threads - reserve) {
+            __atomic_sub_fetch(&s->parked_gets, 1, __ATOMIC_RELAXED);
+            srv_log(SRV_LOG_WARN,
+                    "refusing a long-polling GET from %s: %d of %d HTTP worker threads are "
+                    "holding polls; raise --max-clients (or use WebSocket)",
+                    v.req.remote_addr, parked - 1, s->http_threads);
+            static const char body[] = "{\"code\":3,\"message\":\"Server busy\"}";
+            write_response(conn, 503, "application/json", cors, body, sizeof(body) - 1);
+            return 503;
+        }
+    }
+    eio_http_response resp = {0};
+    eio_server_handle_http(s->engine, &v.req, &resp);
+    if (is_get)
+        __atomic_sub_fetch(&s->parked_gets, 1, __ATOMIC_RELAXED);
+    char extra[4096];
+    snprintf(extra, sizeof(extra), "%s%.*s", cors, (int)resp.headers.len,
+             resp.headers.data ? (const char *)resp.headers.data : "");
+    write_response(conn, resp.status, resp.content_type, extra, resp.body.data, resp.body.len);
+    int status = resp.status;
+    eio_http_response_free(&resp);
+    return status;
+}
+
+/* ---------------------------------------------------------------- WebSocket takeover */
+
+/* Finds the descriptor civetweb holds for this connection: the socket whose
+ * peer is the request's remote address and port and whose local port is the
+ * listening port. Returns -1 if none. */
+static int find_socket(const struct mg_request_info *ri)
+{
+    struct in_addr want;
+    if (inet_pton(AF_INET, ri->remote_addr, &want) != 1)
+        return -1;
+    struct rlimit rl;
+    int max = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        max = (int)rl.rlim_cur;
+    for (int fd = 3; fd < max; fd++) {
+        struct sockaddr_in peer, local;
+        socklen_t pl = sizeof(peer), ll = sizeof(local);
+        if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0)
+            continue;
+        if (peer.sin_family != AF_INET || peer.sin_addr.s_addr != want.s_addr ||
+            ntohs(peer.sin_port) != ri->remote_port)
+            continue;
+        if (getsockname(fd, (struct sockaddr *)&local, &ll) != 0 ||
+            ntohs(local.sin_port) != ri->server_port)
+            continue;
+        return fd;
+    }
+    return -1;
+}
+
+/* Node's abortUpgrade: always "400 Bad Request", text/html, the message. */
+static void abort_upgrade(struct mg_connection *conn, int status, const char *message)
+{
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-type: text/html\r\n"
+              "Content-Length: %zu\r\n\r\n%s",
+              status, status_text(status), strlen(message), message);
+}
+
+static int ws_connect_handler(const struct mg_connection *cconn, void *cbdata)
+{
+    srv_server *s = cbdata;
+    struct mg_connection *conn = (struct mg_connection *)cconn; /* ours to answer */
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    request_view v;
+    view_request(conn, &v);
+    v.req.read_body = NULL;
+    if (!path_matches(s, v.req.path)) {
+        abort_upgrade(conn, 400, "Not Found");
+        return 1;
+    }
+    if (ri->is_ssl) {
+        /* The TLS session lives inside civetweb: it cannot be handed over. */
+        srv_log(SRV_LOG_WARN, "WebSocket over TLS is not supported yet; the client stays on polling");
+        abort_upgrade(conn, 400, eio_errcode_message(EIO_ERRCODE_UNKNOWN_TRANSPORT));
+        return 1;
+    }
+    int status = 400, code = 0;
+    const char *message = NULL;
+    if (eio_server_verify_upgrade(s->engine, &v.req, &code, &status, &message) != 0) {
+        abort_upgrade(conn, status == 503 ? 503 : 400, message);
+        return 1;
+    }
+    char accept[29];
+    const char *key = mg_get_header(conn, "Sec-WebSocket-Key");
+    if (!key || eio_ws_accept_key(key, accept) != 0) {
+        abort_upgrade(conn, 400, "Bad request");
+        return 1;
+    }
+    int fd = find_socket(ri);
+    if (fd < 0) {
+        srv_log(SRV_LOG_ERROR, "WebSocket upgrade from %s:%d: socket not found", ri->remote_addr,
+                ri->remote_port);
+        abort_upgrade(conn, 500, "Internal Server Error");
+        return 1;
+    }
+    char new_sid[21];
+    eio_buf extra = EIO_BUF_INIT;
+    eio_server_upgrade_headers(s->engine, &v.req, new_sid, &extra);
+    mg_printf(conn,
+              "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Accept: %s\r\n%.*s\r\n",
+              accept, (int)extra.len, extra.data ? (const char *)extra.data : "");
+    eio_buf_free(&extra);
+    /* Take the socket: ours is a duplicate; civetweb's number now names a
+     * fresh unconnected socket, which is all civetweb will shut down and close. */
+    int mine = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    int dummy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (mine < 0 || dummy < 0 || dup2(dummy, fd) < 0) {
+        srv_log(SRV_LOG_ERROR, "WebSocket takeover failed: %s", strerror(errno));
+        if (mine >= 0)
+            close(mine);
+        if (dummy >= 0)
+            close(dummy);
+        return 1;
+    }
+    close(dummy);
+    eio_server_attach_websocket(s->engine, mine, &v.req, new_sid);
+    return 1; /* civetweb must not run its own handshake */
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+static int log_message_cb(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    srv_log(SRV_LOG_WARN, "civetweb: %s", message);
+    return 1;
+}
+
+srv_server *srv_new(const srv_options *o, eio_server *engine)
+{
+    srv_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    if (o)
+        s->opts = *o;
+    else
+        srv_options_default(&s->opts);
+    const char *path = s->opts.path ? s->opts.path : "/engine.io/";
+    size_t pl = strlen(path);
+    if (pl == 0 || path[0] != '/') {
+        srv_log(SRV_LOG_ERROR, "the path must start with '/'");
+        free(s);
+        return NULL;
+    }
+    s->path = malloc(pl + 2);
+    memcpy(s->path, path, pl + 1);
+    if (s->path[pl - 1] != '/') {
+        s->path[pl] = '/';
+        s->path[pl + 1] = 0;
+    }
+    s->route = strdup(s->path);
+    if (strlen(s->route) > 1)
+        s->route[strlen(s->route) - 1] = 0;
+    s->cors_origin = s->opts.cors_origin ? strdup(s->opts.cors_origin) : NULL;
+    s->document_root = s->opts.document_root ? strdup(s->opts.document_root) : NULL;
+    s->host = s->opts.host ? strdup(s->opts.host) : NULL;
+    s->engine = engine;
+    srv_set_log_level(s->opts.log_level);
+    return s;
+}
+
+/* Raises the soft open-files limit to the hard one and says clearly what the
+ * limit means for max_clients. */
+static void check_fd_limit(srv_server *s)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    size_t need = s->opts.max_clients + 64;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        size_t can = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
+        srv_log(SRV_LOG_WARN,
+                "open files limit is %llu (hard limit %llu): fewer than --max-clients %zu needs; "
+                "at most about %zu clients can connect (raise it with `ulimit -n` as root)",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+                s->opts.max_clients, can);
+    }
+}
+
+int srv_start(srv_server *s)
+{
+    check_fd_limit(s);
+    /* A waiting long-poll holds a worker: size the pool for every client on
+     * polling, up to a bound that keeps memory sane (WebSocket clients hold no
+     * worker at all). */
+    int threads = s->opts.http_threads;
+    if (threads <= 0) {
+        size_t t = s->opts.max_clients + 16;
+        threads = (int)(t > 1024 ? 1024 : t < 32 ? 32 : t);
+    }
+    s->http_threads = threads;
+    char ports[128], nthreads[16];
+    if (s->host)
+        snprintf(ports, sizeof(ports), "%s:%d", s->host, s->opts.port);
+    else
+        snprintf(ports, sizeof(ports), "%d", s->opts.port);
+    snprintf(nthreads, sizeof(nthreads), "%d", threads);
+    const char *options[32];
+    int n = 0;
+    options[n++] = "listening_ports";
+    options[n++] = ports;
+    options[n++] = "num_threads";
+    options[n++] = nthreads;
+    options[n++] = "tcp_nodelay";
+    options[n++] = "1";
+    options[n++] = "listen_backlog";
+    options[n++] = "4096";
+    options[n++] = "connection_queue";
+    options[n++] = "1024";
+    options[n++] = "enable_keep_alive";
+    options[n++] = "yes";
+    options[n++] = "request_timeout_ms";
+    options[n++] = "30000";
+    if (s->document_root) {
+        options[n++] = "document_root";
+        options[n++] = s->document_root;
+    }
+    options[n] = NULL;
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof(cb));
+    cb.log_message = log_message_cb;
+    mg_init_library(0);
+    s->ctx = mg_start(&cb, s, options);
+    if (!s->ctx) {
+        srv_log(SRV_LOG_ERROR, "cannot listen on %s (port in use?)", ports);
+        return -1;
+    }
+    struct mg_server_port sp[4];
+    int np = mg_get_server_ports(s->ctx, 4, sp);
+    if (np <= 0) {
+        srv_log(SRV_LOG_ERROR, "civetweb started without a listener on %s", ports);
+        mg_stop(s->ctx);
+        s->ctx = NULL;
+        return -1;
+    }
+    s->port = sp[0].port;
+    mg_set_request_handler(s->ctx, s->route, http_handler, s);
+    mg_set_websocket_handler(s->ctx, s->route, ws_connect_handler, NULL, NULL, NULL, s);
+    return 0;
+}
+
+int srv_port(const srv_server *s)
+{
+    return s->port;
+}
+
+typedef struct stopper {
+    struct mg_context *ctx;
+    int done; /* atomic */
+} stopper;
+
+static void *stop_thread(void *arg)
+{
+    stopper *st = arg;
+    mg_stop(st->ctx);
+    __atomic_store_n(&st->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* civetweb's accept loop looks at its stop flag only between 2-second polls:
+ * a connection to our own listener ends the poll at once. */
+static void poke_listener(const srv_server *s)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    if (!s->host || inet_pton(AF_INET, s->host, &a.sin_addr) != 1 || a.sin_addr.s_addr == 0)
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connect(fd, (struct sockaddr *)&a, sizeof(a));
+    close(fd);
+}
+
+void srv_stop(srv_server *s)
+{
+    if (!s->ctx)
+        return;
+    eio_server_shutdown(s->engine);
+    /* Give close frames and last poll answers a moment to leave. */
+    for (int i = 0; i < 20 && __atomic_load_n(&s->parked_gets, __ATOMIC_RELAXED) > 0; i++)
+        usleep(10000);
+    stopper st = {s->ctx, 0};
+    pthread_t t;
+    if (pthread_create(&t, NULL, stop_thread, &st) != 0) {
+        mg_stop(s->ctx);
+    } else {
+        for (int i = 0; i < 1000 && !__atomic_load_n(&st.done, __ATOMIC_ACQUIRE); i++) {
+            usleep(5000);
+            poke_listener(s);
+        }
+        pthread_join(t, NULL);
+    }
+    s->ctx = NULL;
+}
+
+void srv_free(srv_server *s)
+{
+    if (!s)
+        return;
+    if (s->ctx)
+        srv_stop(s);
+    free(s->path);
+    free(s->route);
+    free(s->cors_origin);
+    free(s->document_root);
+    free(s->host);
+    free(s);
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs every test: C unit tests, a short libFuzzer run of every fuzz target over
+# its seed corpus, and the end-to-end suites (real npm clients against the
+# servers in $BUILD). Prints "N passed, M failed" as its last line; exits 1 if
+# anything failed. Called by `make test` after the builds.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build/asan}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+passed=0
+failed=0
+failures=()
+
+count() { # name rc passed failed
+    passed=$((passed + $3))
+    failed=$((failed + $4))
+    if [ "$4" -gt 0 ] || [ "$2" -ne 0 ]; then failures+=("$1"); fi
+}
+
+echo "== unit tests ($BUILD/test)"
+for t in "$BUILD"/test/test_*; do
+    [ -x "$t" ] || continue
+    out=$(timeout 120 "$t" 2>&1)
+    rc=$?
+    p=$(grep -c '^ok - ' <<<"$out")
+    f=$(grep -c '^not ok - ' <<<"$out")
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # crashed or sanitizer report
+    [ $rc -ne 0 ] && echo "$out" | tail -40
+    echo "$(basename "$t"): $p passed, $f failed"
+    count "$(basename "$t")" $rc "$p" "$f"
+done
+
+echo "== fuzz targets (${FUZZ_SECONDS}s each)"
+for fz in build/fuzz/fuzz_*; do
+    [ -x "$fz" ] || continue
+    name=$(basename "$fz")
+    seeds=test/fuzz/corpus/$name
+    work=$(mktemp -d)
+    if timeout $((FUZZ_SECONDS + 60)) "$fz" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
+        -artifact_prefix="$work/" "$work" "$seeds" >"$work/log" 2>&1; then
+        echo "$name: ok"
+        count "$name" 0 1 0
+    else
+        tail -30 "$work/log"
+        echo "$name: FAILED (artifacts in $work)"
+        count "$name" 1 0 1
+        continue
+    fi
+    rm -rf "$work"
+done
+
+echo "== end-to-end (test/e2e)"
+e2e_files=$(cd test/e2e && ls *.test.js 2>/dev/null)
+if [ -n "$e2e_files" ]; then
+    out=$(cd test/e2e && EIO_ECHO="$PWD/../../$BUILD/eio-echo" BUILD_DIR="$PWD/../../$BUILD" \
+        timeout 900 node --test --test-reporter=tap --test-concurrency=1 $e2e_files 2>&1)
+    rc=$?
+    p=$(grep -E '^# pass ' <<<"$out" | awk '{print $3}')
+    f=$(grep -E '^# fail ' <<<"$out" | awk '{print $3}')
+    p=${p:-0}
+    f=${f:-0}
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    grep -E '^\s*not ok ' <<<"$out" | head -40
+    if [ "$f" -gt 0 ]; then
+        grep -B2 -A25 -E '^\s*not ok ' <<<"$out" | grep -vE '^\s*(ok|# Subtest)' | head -150
+    fi
+    echo "e2e: $p passed, $f failed"
+    count e2e $rc "$p" "$f"
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
