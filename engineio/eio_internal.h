@@ -93,6 +93,8 @@ typedef struct eio__ws_conn {
 } eio__ws_conn;
 
 /* ---- sessions ---- */
+#define EIO__POLLING_CLOSE_TIMEOUT_MS 30000 /* Node's polling closeTimeout */
+
 enum { EIO__S_OPEN, EIO__S_CLOSING, EIO__S_CLOSED };
 
 /* A long-polling GET waiting for packets: lives on the worker's stack. */

@@ -758,13 +758,16 @@ void eio_socket_close(eio_socket *s)
 {
     if (s->state != EIO__S_OPEN)
         return;
-    if (s->transport == EIO_TRANSPORT_POLLING && s->outq_len > 0 && !s->get_waiter) {
-        /* As Node: the queued packets and a close packet go to the next GET;
-         * the session closes when it has them, or after a grace period. */
+    if (s->transport == EIO_TRANSPORT_POLLING && !s->get_waiter) {
+        /* As Node's polling transport: the queued packets and a close packet
+         * go to the next GET; the session closes when that GET has them, or
+         * after closeTimeout (30 s). */
         eio__session_queue(s, EIO_PACKET_CLOSE, NULL, 0);
         s->state = EIO__S_CLOSING;
         s->close_reason = "forced close";
-        eio__timer_set(s->srv, &s->close_timer, (uint64_t)s->srv->opts.ping_timeout_ms);
+        eio__timer_cancel(s->srv, &s->ping_timer);
+        eio__timer_cancel(s->srv, &s->timeout_timer);
+        eio__timer_set(s->srv, &s->close_timer, EIO__POLLING_CLOSE_TIMEOUT_MS);
         return;
     }
     eio__session_close(s, "forced close");

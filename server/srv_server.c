@@ -190,6 +190,7 @@ static const char *status_text(int status)
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -289,50 +290,65 @@ static int find_socket(const struct mg_request_info *ri)
     return -1;
 }
 
-/* Node's abortUpgrade: always "400 Bad Request", text/html, the message. */
-static void abort_upgrade(struct mg_connection *conn, int status, const char *message)
+/* Node's abortUpgrade (engine.io) and abortHandshake (ws): a status line,
+ * Connection: close, a text/html body holding the message. engine.io's own
+ * refusals are always "400 Bad Request". */
+static void abort_upgrade(struct mg_connection *conn, int status, const char *message,
+                          const char *extra)
 {
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-type: text/html\r\n"
-              "Content-Length: %zu\r\n\r\n%s",
-              status, status_text(status), strlen(message), message);
+              "Content-Length: %zu\r\n%s\r\n%s",
+              status, status_text(status), strlen(message), extra ? extra : "", message);
 }
 
-static int ws_connect_handler(const struct mg_connection *cconn, void *cbdata)
+/* A WebSocket upgrade on the engine path: checked as engine.io's verify()
+ * then ws's handleUpgrade() check it, answered 101 here, and the socket handed
+ * to the engine. Always answers (returns 1). */
+static int handle_upgrade(srv_server *s, struct mg_connection *conn)
 {
-    srv_server *s = cbdata;
-    struct mg_connection *conn = (struct mg_connection *)cconn; /* ours to answer */
     const struct mg_request_info *ri = mg_get_request_info(conn);
     request_view v;
     view_request(conn, &v);
     v.req.read_body = NULL;
-    if (!path_matches(s, v.req.path)) {
-        abort_upgrade(conn, 400, "Not Found");
-        return 1;
-    }
     if (ri->is_ssl) {
         /* The TLS session lives inside civetweb: it cannot be handed over. */
         srv_log(SRV_LOG_WARN, "WebSocket over TLS is not supported yet; the client stays on polling");
-        abort_upgrade(conn, 400, eio_errcode_message(EIO_ERRCODE_UNKNOWN_TRANSPORT));
+        abort_upgrade(conn, 400, eio_errcode_message(EIO_ERRCODE_UNKNOWN_TRANSPORT), NULL);
         return 1;
     }
     int status = 400, code = 0;
     const char *message = NULL;
     if (eio_server_verify_upgrade(s->engine, &v.req, &code, &status, &message) != 0) {
-        abort_upgrade(conn, status == 503 ? 503 : 400, message);
+        abort_upgrade(conn, status == 503 ? 503 : 400, message, NULL);
         return 1;
     }
-    char accept[29];
+    const char *upgrade = mg_get_header(conn, "Upgrade");
     const char *key = mg_get_header(conn, "Sec-WebSocket-Key");
+    const char *version = mg_get_header(conn, "Sec-WebSocket-Version");
+    char accept[29];
+    if (strcmp(ri->request_method, "GET") != 0) {
+        abort_upgrade(conn, 405, "Invalid HTTP method", NULL);
+        return 1;
+    }
+    if (!upgrade || strcasecmp(upgrade, "websocket") != 0) {
+        abort_upgrade(conn, 400, "Invalid Upgrade header", NULL);
+        return 1;
+    }
     if (!key || eio_ws_accept_key(key, accept) != 0) {
-        abort_upgrade(conn, 400, "Bad request");
+        abort_upgrade(conn, 400, "Missing or invalid Sec-WebSocket-Key header", NULL);
+        return 1;
+    }
+    if (!version || (strcmp(version, "13") != 0 && strcmp(version, "8") != 0)) {
+        abort_upgrade(conn, 400, "Missing or invalid Sec-WebSocket-Version header",
+                      "Sec-WebSocket-Version: 13, 8\r\n");
         return 1;
     }
     int fd = find_socket(ri);
     if (fd < 0) {
         srv_log(SRV_LOG_ERROR, "WebSocket upgrade from %s:%d: socket not found", ri->remote_addr,
                 ri->remote_port);
-        abort_upgrade(conn, 500, "Internal Server Error");
+        abort_upgrade(conn, 500, "Internal Server Error", NULL);
         return 1;
     }
     char new_sid[21];
@@ -357,7 +373,23 @@ static int ws_connect_handler(const struct mg_connection *cconn, void *cbdata)
     }
     close(dummy);
     eio_server_attach_websocket(s->engine, mine, &v.req, new_sid);
-    return 1; /* civetweb must not run its own handshake */
+    return 1;
+}
+
+/* civetweb calls this before any processing of its own: upgrades on the
+ * engine path are ours from the first byte (civetweb's WebSocket checks would
+ * answer malformed requests with a body and no status line). */
+static int begin_request_cb(struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    srv_server *s = ri->user_data;
+    const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
+    if (!path_matches(s, path))
+        return 0;
+    const char *connection = mg_get_header(conn, "Connection");
+    if (!connection || !strcasestr(connection, "upgrade") || !mg_get_header(conn, "Upgrade"))
+        return 0;
+    return handle_upgrade(s, conn);
 }
 
 /* ---------------------------------------------------------------- life cycle */
@@ -459,6 +491,10 @@ int srv_start(srv_server *s)
     options[n++] = "yes";
     options[n++] = "request_timeout_ms";
     options[n++] = "30000";
+    /* CORS is ours (as Node's cors package): civetweb must not answer
+     * preflights or add its own Access-Control-Allow-Origin. */
+    options[n++] = "access_control_allow_origin";
+    options[n++] = "";
     if (s->document_root) {
         options[n++] = "document_root";
         options[n++] = s->document_root;
@@ -467,6 +503,7 @@ int srv_start(srv_server *s)
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof(cb));
     cb.log_message = log_message_cb;
+    cb.begin_request = begin_request_cb;
     mg_init_library(0);
     s->ctx = mg_start(&cb, s, options);
     if (!s->ctx) {
@@ -483,7 +520,6 @@ int srv_start(srv_server *s)
     }
     s->port = sp[0].port;
     mg_set_request_handler(s->ctx, s->route, http_handler, s);
-    mg_set_websocket_handler(s->ctx, s->route, ws_connect_handler, NULL, NULL, NULL, s);
     return 0;
 }
 

@@ -78,6 +78,7 @@ int main(int argc, char **argv)
                 strncat(cors, ",", sizeof(cors) - strlen(cors) - 1);
             strncat(cors, optarg, sizeof(cors) - strlen(cors) - 1);
             so.cors_origin = cors;
+            so.cors_credentials = 1;
             break;
         case 'n': so.max_clients = strtoul(optarg, NULL, 10); break;
         case 'l': so.log_level = parse_level(optarg); break;
