@@ -154,6 +154,8 @@ struct eio_server {
     eio__ws_conn *dirty;      /* connections with frames to write */
     eio__ws_conn *zombies;    /* closed, to free at the end of the iteration */
     eio__timer_heap timers;
+    uint8_t *fd_owned;        /* atomic bytes: 1 for descriptors the engine owns */
+    size_t fd_owned_len;
     eio_buf read_buf;         /* loop thread's read buffer */
     eio_buf scratch;          /* decode scratch */
     eio_frame *f_ping, *f_pong, *f_noop, *f_pong_probe; /* WebSocket control frames */

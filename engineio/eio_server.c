@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -297,6 +298,12 @@ eio_server *eio_server_new(const eio_options *opts, const eio_callbacks *cbs, vo
         srv->opts.cookie_same_site = srv->cookie_same_site;
     }
     pthread_mutex_init(&srv->mu, NULL);
+    struct rlimit rl;
+    srv->fd_owned_len = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+        rl.rlim_max < (1u << 22))
+        srv->fd_owned_len = (size_t)rl.rlim_max;
+    srv->fd_owned = eio_calloc(srv->fd_owned_len, 1);
     srv->map_cap = 1024;
     srv->map = eio_calloc(srv->map_cap, sizeof(*srv->map));
     srv->f_ping = text_frame("2");
@@ -356,11 +363,18 @@ void eio_server_free(eio_server *srv)
     eio_buf_free(&srv->read_buf);
     eio_buf_free(&srv->scratch);
     free(srv->map);
+    free(srv->fd_owned);
     free(srv->cookie);
     free(srv->cookie_path);
     free(srv->cookie_same_site);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
+}
+
+int eio_server_owns_fd(const eio_server *srv, int fd)
+{
+    return fd >= 0 && (size_t)fd < srv->fd_owned_len &&
+           __atomic_load_n(&srv->fd_owned[fd], __ATOMIC_RELAXED);
 }
 
 const eio_options *eio_server_options(const eio_server *srv)

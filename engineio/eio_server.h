@@ -188,6 +188,11 @@ int eio_server_verify_upgrade(eio_server *srv, const eio_request *req, int *code
 void eio_server_upgrade_headers(eio_server *srv, const eio_request *req, char new_sid[21],
                                 eio_buf *out);
 
+/* 1 if fd is a socket the engine owns now (a WebSocket it was handed). Safe
+ * without the lock, from any thread: a hint for finding a new connection's
+ * descriptor among those the engine does not own. */
+int eio_server_owns_fd(const eio_server *srv, int fd);
+
 /* Hands over a socket whose WebSocket handshake (101) has been written. The
  * engine owns fd from now on and closes it. req is the upgrade request (copied
  * where needed); new_sid is the id from eio_server_upgrade_headers. Returns 0,

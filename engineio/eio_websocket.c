@@ -52,6 +52,8 @@ eio__ws_conn *eio__ws_new(eio_server *srv, int fd, int version)
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev);
+    if ((size_t)fd < srv->fd_owned_len)
+        __atomic_store_n(&srv->fd_owned[fd], 1, __ATOMIC_RELAXED);
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
@@ -167,6 +169,8 @@ static void conn_finish(eio__ws_conn *c)
     eio__timer_cancel(srv, &c->linger_timer);
     eio__timer_cancel(srv, &c->upgrade_timer);
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    if ((size_t)c->fd < srv->fd_owned_len)
+        __atomic_store_n(&srv->fd_owned[c->fd], 0, __ATOMIC_RELAXED);
     close(c->fd);
     c->fd = -1;
     wq_clear(c);

@@ -265,7 +265,7 @@ static int http_handler(struct mg_connection *conn, void *cbdata)
 /* Finds the descriptor civetweb holds for this connection: the socket whose
  * peer is the request's remote address and port and whose local port is the
  * listening port. Returns -1 if none. */
-static int find_socket(const struct mg_request_info *ri)
+static int find_socket(const srv_server *s, const struct mg_request_info *ri)
 {
     struct in_addr want;
     if (inet_pton(AF_INET, ri->remote_addr, &want) != 1)
@@ -274,18 +274,25 @@ static int find_socket(const struct mg_request_info *ri)
     int max = 1024;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
         max = (int)rl.rlim_cur;
-    for (int fd = 3; fd < max; fd++) {
-        struct sockaddr_in peer, local;
-        socklen_t pl = sizeof(peer), ll = sizeof(local);
-        if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0)
-            continue;
-        if (peer.sin_family != AF_INET || peer.sin_addr.s_addr != want.s_addr ||
-            ntohs(peer.sin_port) != ri->remote_port)
-            continue;
-        if (getsockname(fd, (struct sockaddr *)&local, &ll) != 0 ||
-            ntohs(local.sin_port) != ri->server_port)
-            continue;
-        return fd;
+    /* Two passes: the first skips the engine's own sockets (nearly all of
+     * them when many clients are connected), the second does not, in case a
+     * descriptor was reused while we looked. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int fd = 3; fd < max; fd++) {
+            if (pass == 0 && eio_server_owns_fd(s->engine, fd))
+                continue;
+            struct sockaddr_in peer, local;
+            socklen_t pl = sizeof(peer), ll = sizeof(local);
+            if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0)
+                continue;
+            if (peer.sin_family != AF_INET || peer.sin_addr.s_addr != want.s_addr ||
+                ntohs(peer.sin_port) != ri->remote_port)
+                continue;
+            if (getsockname(fd, (struct sockaddr *)&local, &ll) != 0 ||
+                ntohs(local.sin_port) != ri->server_port)
+                continue;
+            return fd;
+        }
     }
     return -1;
 }
@@ -344,7 +351,7 @@ static int handle_upgrade(srv_server *s, struct mg_connection *conn)
                       "Sec-WebSocket-Version: 13, 8\r\n");
         return 1;
     }
-    int fd = find_socket(ri);
+    int fd = find_socket(s, ri);
     if (fd < 0) {
         srv_log(SRV_LOG_ERROR, "WebSocket upgrade from %s:%d: socket not found", ri->remote_addr,
                 ri->remote_port);
