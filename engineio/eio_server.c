@@ -265,6 +265,41 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
+struct eio_timeout {
+    eio__timer timer;
+    eio_server *srv;
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+static void on_user_timeout(eio__timer *t)
+{
+    eio_timeout *to = EIO__CONTAINER(t, eio_timeout, timer);
+    void (*fn)(void *) = to->fn;
+    void *arg = to->arg;
+    free(to);
+    fn(arg);
+}
+
+eio_timeout *eio_set_timeout(eio_server *srv, uint64_t delay_ms, void (*fn)(void *arg), void *arg)
+{
+    eio_timeout *to = eio_calloc(1, sizeof(*to));
+    eio__timer_init(&to->timer, on_user_timeout);
+    to->srv = srv;
+    to->fn = fn;
+    to->arg = arg;
+    eio__timer_set(srv, &to->timer, delay_ms);
+    return to;
+}
+
+void eio_clear_timeout(eio_server *srv, eio_timeout *t)
+{
+    if (!t)
+        return;
+    eio__timer_cancel(srv, &t->timer);
+    free(t);
+}
+
 /* ---------------------------------------------------------------- server */
 
 static eio_frame *text_frame(const char *text)
@@ -353,6 +388,10 @@ void eio_server_free(eio_server *srv)
         eio__ws_close(c, 0, NULL);
     }
     eio__ws_free_zombies(srv);
+    /* User timeouts never fired: free them (session timers are embedded). */
+    for (size_t i = 0; i < srv->timers.len; i++)
+        if (srv->timers.items[i]->fire == on_user_timeout)
+            free(EIO__CONTAINER(srv->timers.items[i], eio_timeout, timer));
     eio__heap_free(&srv->timers);
     close(srv->epfd);
     close(srv->evfd);
@@ -751,6 +790,15 @@ void *eio_socket_get_user_data(const eio_socket *s)
 size_t eio_socket_queued_bytes(const eio_socket *s)
 {
     return s->outq_bytes + (s->ws ? s->ws->queued_bytes : 0);
+}
+
+int eio_socket_writable(const eio_socket *s)
+{
+    if (s->state != EIO__S_OPEN)
+        return 0;
+    if (s->transport == EIO_TRANSPORT_WEBSOCKET)
+        return s->ws && s->ws->queued_bytes == 0;
+    return s->get_waiter != NULL && s->outq_len == 0;
 }
 
 int eio_socket_send_message(eio_socket *s, eio_message *m)

@@ -153,6 +153,18 @@ int eio_socket_send_message(eio_socket *s, eio_message *m);
 void eio_socket_close(eio_socket *s);
 /* Bytes waiting to be written for this session. */
 size_t eio_socket_queued_bytes(const eio_socket *s);
+/* 1 if a packet sent now would be written at once (Node's transport.writable):
+ * on WebSocket, nothing is queued; on polling, a GET is waiting. Volatile
+ * emits are dropped when this is 0. */
+int eio_socket_writable(const eio_socket *s);
+
+/* --- Timers on the engine's loop (lock held) --- */
+typedef struct eio_timeout eio_timeout;
+/* Calls fn(arg) with the lock held after delay_ms, once. The handle is valid
+ * until fn runs or eio_clear_timeout is called, whichever comes first. */
+eio_timeout *eio_set_timeout(eio_server *srv, uint64_t delay_ms, void (*fn)(void *arg), void *arg);
+/* Cancels and frees a pending timeout; NULL is a no-op. */
+void eio_clear_timeout(eio_server *srv, eio_timeout *t);
 
 /* --- Shared messages: encoded once, sent to many --- */
 eio_message *eio_message_new(const void *data, size_t len, int binary); /* 1 reference */
