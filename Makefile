@@ -55,7 +55,8 @@ $(LIB_SERVER): $(call obj,$(SERVER_SRC))
 	$(AR) rcs $@ $^
 
 .SECONDEXPANSION:
-$(EXAMPLE_BINS): $(BUILD)/%: $$(call obj,$$(wildcard examples/%/*.c)) $(LIBS_ALL)
+EXAMPLES_COMMON := $(call obj,$(wildcard examples/*.c))
+$(EXAMPLE_BINS): $(BUILD)/%: $$(call obj,$$(wildcard examples/%/*.c)) $(EXAMPLES_COMMON) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS_ALL) $(LDLIBS)
 
 $(UNIT_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIBS_ALL)

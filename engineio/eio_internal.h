@@ -115,6 +115,8 @@ struct eio_socket {
     int supports_binary;  /* v3 polling: no b64=1 and not JSONP */
     char *jsonp;          /* v3 JSONP index, NULL if not JSONP */
     const char *close_reason; /* set when CLOSING */
+    int close_pending;    /* on srv->pending_close (closed at a safe point) */
+    struct eio_socket *pending_next;
     struct eio_socket *map_next;  /* session table chain */
     struct eio_socket *prev, *next; /* srv->sessions list */
     /* outgoing packets while on polling */
@@ -153,6 +155,7 @@ struct eio_server {
     eio__ws_conn *conns;      /* every WebSocket connection */
     eio__ws_conn *dirty;      /* connections with frames to write */
     eio__ws_conn *zombies;    /* closed, to free at the end of the iteration */
+    eio_socket *pending_close; /* overflowed sessions to close at a safe point */
     eio__timer_heap timers;
     uint8_t *fd_owned;        /* atomic bytes: 1 for descriptors the engine owns */
     size_t fd_owned_len;
@@ -172,6 +175,7 @@ eio_socket *eio__session_new(eio_server *srv, const eio_request *req, int versio
 void eio__session_opened(eio_socket *s);
 void eio__session_unref(eio_socket *s);
 void eio__session_close(eio_socket *s, const char *reason);
+void eio__run_pending_closes(eio_server *srv);
 void eio__session_on_packet(eio_socket *s, const eio_packet *p);
 int eio__session_queue(eio_socket *s, uint8_t type, eio_message *msg, int probe);
 void eio__session_flush_to_ws(eio_socket *s);

@@ -154,6 +154,7 @@ static void serve_get(eio_socket *s, eio_http_response *resp)
         pthread_cond_init(&w.cond, NULL);
         w.done = 0;
         s->get_waiter = &w;
+        eio__run_pending_closes(srv);
         eio__ws_flush_dirty(srv); /* the wait releases the lock without a flush */
         while (!w.done)
             pthread_cond_wait(&w.cond, &srv->mu);

@@ -196,6 +196,7 @@ void eio_server_lock(eio_server *srv)
 
 void eio_server_unlock(eio_server *srv)
 {
+    eio__run_pending_closes(srv);
     eio__ws_flush_dirty(srv);
     pthread_mutex_unlock(&srv->mu);
 }
@@ -366,6 +367,7 @@ void eio_server_shutdown(eio_server *srv)
 {
     eio_server_lock(srv);
     srv->shutting_down = 1;
+    eio__run_pending_closes(srv);
     while (srv->sessions)
         eio__session_close(srv->sessions, "server shutting down");
     eio_server_unlock(srv);
@@ -493,6 +495,11 @@ void eio__gen_sid(char out[21])
         out[o++] = alphabet[v & 63];
     }
     out[20] = '\0';
+}
+
+void eio_generate_id(char out[21])
+{
+    eio__gen_sid(out);
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -624,19 +631,21 @@ static size_t out_cost(const eio_message *m)
 int eio__session_queue(eio_socket *s, uint8_t type, eio_message *msg, int probe)
 {
     eio_server *srv = s->srv;
-    if (s->state != EIO__S_OPEN)
+    if (s->state != EIO__S_OPEN || s->close_pending)
         return -1;
     size_t pending = s->outq_bytes + (s->ws ? s->ws->queued_bytes : 0);
     if (pending + out_cost(msg) > srv->opts.max_send_queue) {
-        eio__log(srv, EIO_LOG_WARN,
-                 "session %s: send queue over %zu bytes (client not reading): closing", s->id,
-                 srv->opts.max_send_queue);
-        if (s->ws) {
-            eio__ws_conn *c = s->ws;
-            eio__ws_detach(c);
-            eio__ws_close(c, 0, NULL);
+        /* Closed at a safe point, not here: the caller may be walking a list
+         * of receivers (a broadcast) that on_close would change. */
+        if (!s->close_pending) {
+            eio__log(srv, EIO_LOG_WARN,
+                     "session %s: send queue over %zu bytes (client not reading): closing", s->id,
+                     srv->opts.max_send_queue);
+            s->close_pending = 1;
+            s->refs++;
+            s->pending_next = srv->pending_close;
+            srv->pending_close = s;
         }
-        eio__session_close(s, "transport error");
         return -2;
     }
     if (s->transport == EIO_TRANSPORT_WEBSOCKET && s->ws)
@@ -659,6 +668,26 @@ int eio__session_queue(eio_socket *s, uint8_t type, eio_message *msg, int probe)
     s->outq_bytes += out_cost(msg);
     eio__poll_wake(s);
     return 0;
+}
+
+/* Closes the sessions whose send queue overflowed (lock held, at a point where
+ * no caller is iterating over sessions). */
+void eio__run_pending_closes(eio_server *srv)
+{
+    while (srv->pending_close) {
+        eio_socket *s = srv->pending_close;
+        srv->pending_close = s->pending_next;
+        s->pending_next = NULL;
+        if (s->state != EIO__S_CLOSED) {
+            if (s->ws) {
+                eio__ws_conn *c = s->ws;
+                eio__ws_detach(c);
+                eio__ws_close(c, 0, NULL); /* its queue is full: no close frame */
+            }
+            eio__session_close(s, "transport error");
+        }
+        eio__session_unref(s);
+    }
 }
 
 /* After an upgrade: moves what waited for a GET onto the WebSocket, in order. */

@@ -158,6 +158,10 @@ size_t eio_socket_queued_bytes(const eio_socket *s);
  * emits are dropped when this is 0. */
 int eio_socket_writable(const eio_socket *s);
 
+/* A fresh 20-character id as Node's base64id makes (15 CSPRNG bytes,
+ * base64 with '-' and '_'). Any thread. */
+void eio_generate_id(char out[21]);
+
 /* --- Timers on the engine's loop (lock held) --- */
 typedef struct eio_timeout eio_timeout;
 /* Calls fn(arg) with the lock held after delay_ms, once. The handle is valid

@@ -278,8 +278,10 @@ void eio__ws_detach(eio__ws_conn *c)
         return;
     if (s->ws == c)
         s->ws = NULL;
-    if (s->probe == c)
+    if (s->probe == c) {
         s->probe = NULL;
+        s->upgrading = 0; /* a probe that ends ends the upgrade (Node's cleanup) */
+    }
     c->session = NULL;
     c->is_probe = 0;
     eio__timer_cancel(c->srv, &c->upgrade_timer);
@@ -461,7 +463,7 @@ void eio__ws_handle_event(eio__ws_conn *c, uint32_t events)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
-        eio_socket *s = c->session;
+        eio_socket *s = c->is_probe ? NULL : c->session; /* a lost probe leaves the session on polling */
         eio__ws_detach(c);
         conn_finish(c);
         if (s)

@@ -1,0 +1,96 @@
+/*
+ * Shared command-line handling for the example servers (see common.h).
+ * Threading: main thread only. Ownership: option strings point into argv or
+ * static storage.
+ */
+#include "examples/common.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_level(const char *s)
+{
+    if (!strcmp(s, "error"))
+        return SRV_LOG_ERROR;
+    if (!strcmp(s, "warn"))
+        return SRV_LOG_WARN;
+    if (!strcmp(s, "debug"))
+        return SRV_LOG_DEBUG;
+    return SRV_LOG_INFO;
+}
+
+static void usage(const char *name)
+{
+    fprintf(stderr,
+            "usage: %s [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
+            "          [--connect-timeout MS] [--max-payload BYTES]\n"
+            "          [--cors-origin ORIGIN[,ORIGIN...]|*] [--max-clients N]\n"
+            "          [--log-level error|warn|info|debug]\n",
+            name);
+}
+
+int example_parse(int argc, char **argv, const char *name, example_opts *o)
+{
+    static char cors[4096];
+    sio_options_default(&o->sio);
+    srv_options_default(&o->srv);
+    o->srv.path = "/socket.io/";
+    static const struct option longopts[] = {
+        {"port", required_argument, NULL, 'p'},
+        {"ping-interval", required_argument, NULL, 'i'},
+        {"ping-timeout", required_argument, NULL, 't'},
+        {"connect-timeout", required_argument, NULL, 'C'},
+        {"max-payload", required_argument, NULL, 'm'},
+        {"cors-origin", required_argument, NULL, 'c'},
+        {"max-clients", required_argument, NULL, 'n'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'p': o->srv.port = atoi(optarg); break;
+        case 'i': o->sio.engine.ping_interval_ms = atoi(optarg); break;
+        case 't': o->sio.engine.ping_timeout_ms = atoi(optarg); break;
+        case 'C': o->sio.connect_timeout_ms = atoi(optarg); break;
+        case 'm': o->sio.engine.max_payload = strtoul(optarg, NULL, 10); break;
+        case 'c':
+            if (cors[0])
+                strncat(cors, ",", sizeof(cors) - strlen(cors) - 1);
+            strncat(cors, optarg, sizeof(cors) - strlen(cors) - 1);
+            o->srv.cors_origin = cors;
+            o->srv.cors_credentials = 1;
+            break;
+        case 'n': o->srv.max_clients = strtoul(optarg, NULL, 10); break;
+        case 'l': o->srv.log_level = parse_level(optarg); break;
+        case 'h': usage(name); return 1;
+        default: usage(name); return 2;
+        }
+    }
+    o->sio.engine.max_clients = o->srv.max_clients;
+    o->sio.engine.log_level = o->srv.log_level;
+    o->sio.engine.log = srv_engine_log;
+    return 0;
+}
+
+int example_run(const char *name, example_opts *o, sio_server *io)
+{
+    srv_server *http = srv_new(&o->srv, sio_server_engine(io));
+    if (!http || srv_start(http) != 0) {
+        srv_free(http);
+        sio_server_free(io);
+        return 1;
+    }
+    printf("%s listening on http://localhost:%d%s\n", name, srv_port(http), o->srv.path);
+    fflush(stdout);
+    int sig = srv_wait_for_signal();
+    srv_log(SRV_LOG_INFO, "signal %d: closing every connection", sig);
+    srv_stop(http);
+    srv_free(http);
+    sio_server_free(io);
+    return 0;
+}

@@ -1,0 +1,29 @@
+/*
+ * Shared command-line handling for the example servers: the flags every
+ * server takes (--port, --ping-interval, --ping-timeout, --connect-timeout,
+ * --max-payload, --cors-origin, --max-clients, --log-level) and the run loop
+ * (start, banner, wait for SIGINT/SIGTERM, clean stop).
+ * Threading: main thread only. Ownership: static storage for option strings.
+ */
+#ifndef EXAMPLES_COMMON_H
+#define EXAMPLES_COMMON_H
+
+#include "server/srv.h"
+#include "socketio/sio.h"
+
+typedef struct example_opts {
+    sio_options sio;
+    srv_options srv;
+} example_opts;
+
+/* Parses the common flags into o (after filling defaults, with path
+ * "/socket.io/"). Returns 0, or 1 after printing usage for --help, or 2 on a
+ * bad flag. */
+int example_parse(int argc, char **argv, const char *name, example_opts *o);
+
+/* Creates nothing: starts the HTTP server for io, prints
+ * "<name> listening on http://localhost:<port><path>", waits for a signal,
+ * stops everything and frees io. Returns the process exit status. */
+int example_run(const char *name, example_opts *o, sio_server *io);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * Internals shared by the Socket.IO layer's files. Not a public header.
+ *
+ * Threading: everything here is guarded by the engine lock (see sio.h).
+ * Ownership: the server owns namespaces and clients; a client owns its
+ * sockets; a socket owns its handlers, pending acknowledgements and handshake.
+ * Sockets and clients are reference counted so that one disconnected inside
+ * its own handler is freed only when that handler has returned.
+ */
+#ifndef SIO_INTERNAL_H
+#define SIO_INTERNAL_H
+
+#include <regex.h>
+
+#include "engineio/eio_server.h"
+#include "socketio/sio.h"
+#include "socketio/sio_adapter.h"
+#include "socketio/sio_packet.h"
+
+struct sio_args {
+    cJSON *array;      /* owned; sio_json_delete */
+    eio_frame **bins;  /* one reference each */
+    size_t n_bins, cap_bins;
+};
+
+/* A growable array of handler records. */
+typedef struct sio__handler {
+    char *event;       /* socket.on: event name; NULL for other lists */
+    void (*fn)(void);  /* cast to the list's type */
+    void *ud;
+    int once;
+} sio__handler;
+
+typedef struct sio__handlers {
+    sio__handler *items;
+    size_t len, cap;
+} sio__handlers;
+
+void sio__handlers_add(sio__handlers *h, const char *event, void (*fn)(void), void *ud, int once);
+void sio__handlers_remove(sio__handlers *h, const char *event, void (*fn)(void));
+void sio__handlers_free(sio__handlers *h);
+
+struct sio_namespace {
+    sio_server *io;
+    char *name;
+    sio_namespace *group;          /* the dynamic group that created it, or NULL */
+    int is_group;                  /* a dynamic group, not a namespace */
+    int (*match)(const char *name, const cJSON *auth, void *ud);
+    void *match_ud;
+    regex_t regex;
+    int has_regex;
+    sio__handlers on_connection;   /* sio_connection_fn */
+    sio__handlers middlewares;     /* sio_middleware_fn */
+    sio_socket *sockets;           /* connected sockets (list) */
+    size_t n_sockets;
+    sio_adapter *adapter;
+    uint64_t next_ack_id;          /* for broadcasts with acknowledgements */
+    sio_namespace *next;
+};
+
+/* One per Engine.IO session. */
+typedef struct sio__client {
+    sio_server *io;
+    eio_socket *conn;
+    int protocol;                  /* 4 or 5 */
+    int refs;
+    int closed;
+    sio_socket *sockets;           /* every socket of this client (connecting or connected) */
+    sio_packet partial;            /* a BINARY_* packet waiting for attachments */
+    int reconstructing;
+    eio_timeout *connect_timer;
+    struct sio__client *prev, *next;
+} sio__client;
+
+/* An acknowledgement the server waits for (socket.emit with a callback). */
+typedef struct sio__pending_ack {
+    uint64_t id;
+    sio_ack_fn fn;
+    void *ud;
+    eio_timeout *timer;
+    sio_socket *socket;
+    struct sio__bc_ack *broadcast; /* set for a broadcast with acknowledgements */
+    struct sio__pending_ack *next;
+} sio__pending_ack;
+
+struct sio_ack {
+    sio_socket *socket;
+    uint64_t id;
+    struct sio_ack *next; /* the socket's list of unanswered acks */
+};
+
+struct sio_socket {
+    sio__client *client;
+    sio_namespace *nsp;
+    char *id;
+    int refs;
+    int connected;
+    int closing;                   /* _onclose running */
+    sio__handlers events;          /* sio_event_fn */
+    sio__handlers any;             /* sio_any_fn */
+    sio__handlers any_outgoing;
+    sio__handlers disconnecting;   /* sio_disconnect_fn */
+    sio__handlers disconnect;
+    sio__handlers use;             /* sio_packet_middleware_fn */
+    sio__handlers errors;          /* sio_error_fn */
+    sio__pending_ack *acks;        /* waiting for the client */
+    sio_ack *client_acks;          /* the client waits for these */
+    sio_handshake handshake;
+    cJSON *hs_query, *hs_auth;
+    char *hs_time, *hs_url;
+    void *data;
+    void *adapter_data;            /* the adapter's per-socket state (its rooms) */
+    uint64_t mark;                 /* broadcast de-duplication stamp */
+    sio_socket *nsp_prev, *nsp_next;   /* nsp->sockets */
+    sio_socket *client_next;           /* client->sockets */
+};
+
+/* A middleware chain in progress: namespace middleware (connect) or
+ * socket.use (one incoming event). */
+struct sio_next {
+    sio_socket *socket;
+    size_t index;       /* which middleware runs now */
+    int is_packet;      /* socket.use chain */
+    char *event;        /* socket.use: the event (owned) */
+    sio_args *args;     /* socket.use: the arguments (owned) */
+    sio_ack *ack;
+};
+
+struct sio_server {
+    sio_options opts;
+    eio_server *engine;
+    sio_namespace *nsps;           /* static and created namespaces */
+    sio_namespace *groups;         /* dynamic groups */
+    sio__client *clients;
+    uint64_t mark;                 /* broadcast stamps */
+    int closing;
+};
+
+/* sio_server.c */
+sio_namespace *sio__nsp_new(sio_server *io, const char *name, sio_namespace *group);
+void sio__client_unref(sio__client *c);
+void sio__client_close(sio__client *c, const char *reason);
+void sio__socket_ref(sio_socket *s);
+void sio__socket_unref(sio_socket *s);
+
+/* sio_socket.c */
+sio_socket *sio__socket_new(sio__client *c, sio_namespace *nsp, cJSON *auth, const char *query);
+void sio__socket_onpacket(sio_socket *s, sio_packet *p);
+void sio__socket_onclose(sio_socket *s, const char *reason);
+void sio__socket_onconnect(sio_socket *s);
+void sio__socket_error(sio_socket *s, const char *message, cJSON *data);
+int sio__send_packet(sio__client *c, const sio_packet *p);
+void sio__use_next(sio_next *n, const char *message, cJSON *data);
+
+/* sio_args.c */
+sio_args *sio__args_take(cJSON *array, eio_frame **bins, size_t n_bins);
+/* Builds the packet's data [event, ...args] in place in a->array (undo with
+ * sio__args_unprepend). */
+int sio__args_prepend_event(sio_args *a, const char *event);
+void sio__args_unprepend(sio_args *a);
+
+/* sio_broadcast.c */
+int sio__reserved_event(const char *event);
+struct sio__bc_ack;
+/* A receiver answered a broadcast with acknowledgements (releases its share). */
+void sio__bc_ack_response(struct sio__bc_ack *b, const sio_args *args);
+/* A receiver will not answer (it disconnected): releases its share. */
+void sio__bc_ack_release(struct sio__bc_ack *b);
+
+#endif
