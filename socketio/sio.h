@@ -138,6 +138,10 @@ sio_server *sio_socket_server(const sio_socket *s);
 int sio_socket_connected(const sio_socket *s);
 int sio_socket_protocol(const sio_socket *s); /* 4 or 5 */
 eio_socket *sio_socket_conn(const sio_socket *s); /* the Engine.IO session */
+/* Keeps the socket's memory (not its connection) alive past its disconnect,
+ * for a callback that may run later; sio_socket_connected then says 0. */
+void sio_socket_ref(sio_socket *s);
+void sio_socket_unref(sio_socket *s);
 
 typedef struct sio_handshake {
     const eio_request *request; /* headers, remote address, path, query string */

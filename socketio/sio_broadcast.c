@@ -278,14 +278,22 @@ int sio_emit(sio_op *op, const char *event, sio_args *args)
 
 /* ---------------------------------------------------------------- with acknowledgements */
 
+void sio__bc_ack_release(struct sio__bc_ack *b);
+
+/* Calls the user's callback once. When the answers complete before the
+ * timeout, the cancelled timer's reference is dropped here (the caller still
+ * holds one of its own, so b stays valid until that is released). */
 static void bc_finish(struct sio__bc_ack *b, int err)
 {
     if (b->done)
         return;
     b->done = 1;
-    eio_clear_timeout(b->io->engine, b->timer);
-    b->timer = NULL;
     b->fn(err, (const sio_args *const *)b->responses, b->n, b->ud);
+    if (b->timer) {
+        eio_clear_timeout(b->io->engine, b->timer);
+        b->timer = NULL;
+        b->refs--; /* the timer's share; never the last: the caller holds one */
+    }
 }
 
 void sio__bc_ack_release(struct sio__bc_ack *b)

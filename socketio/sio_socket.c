@@ -451,6 +451,8 @@ int sio_socket_protocol(const sio_socket *s) { return s->client->protocol; }
 eio_socket *sio_socket_conn(const sio_socket *s) { return s->client->conn; }
 const sio_handshake *sio_socket_handshake(const sio_socket *s) { return &s->handshake; }
 void sio_socket_set_data(sio_socket *s, void *data) { s->data = data; }
+void sio_socket_ref(sio_socket *s) { sio__socket_ref(s); }
+void sio_socket_unref(sio_socket *s) { sio__socket_unref(s); }
 void *sio_socket_get_data(const sio_socket *s) { return s->data; }
 
 void sio_socket_on(sio_socket *s, const char *event, sio_event_fn fn, void *ud)

@@ -1,0 +1,396 @@
+/*
+ * sio-test: the feature server the end-to-end tests drive, and a tour of the
+ * Socket.IO C API. Namespaces "/", "/custom", "/mw" (middleware: auth.token
+ * must be "secret", else CONNECT_ERROR "unauthorized" {"code":42}) and the
+ * dynamic namespaces ^/dyn-[0-9]+$. Every socket answers the events listed
+ * in test/e2e (join, leave, rooms, emit-to, server-ask, broadcast-ask,
+ * fetch-sockets, sockets-join, sockets-leave, disconnect-sockets,
+ * disconnect-me, handshake, forbidden, any-count, outgoing-count, reasons,
+ * bin, bin-emit, echo).
+ *
+ * Threading: handlers run with the engine lock held, one at a time.
+ * Ownership: per-socket counters are malloc'd at connection and freed at
+ * disconnect; the disconnect log is freed at exit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "examples/common.h"
+
+typedef struct counters {
+    int incoming;
+    int outgoing;
+    cJSON *rooms_when_disconnecting;
+    char *disconnecting_reason;
+} counters;
+
+static cJSON *reasons; /* [[id, disconnectingReason, disconnectReason, rooms], ...] */
+
+static const char *str_arg(const sio_args *a, size_t i)
+{
+    const cJSON *v = sio_args_get(a, i);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void add_room(const char *room, void *ud)
+{
+    cJSON_AddItemToArray(ud, cJSON_CreateString(room));
+}
+
+static cJSON *rooms_of(sio_socket *s)
+{
+    cJSON *arr = cJSON_CreateArray();
+    sio_socket_rooms(s, add_room, arr);
+    return arr;
+}
+
+static void ack_json(sio_ack *ack, cJSON *value)
+{
+    if (ack)
+        sio_ack_send(ack, sio_args_add(sio_args_new(), value));
+    else
+        cJSON_Delete(value);
+}
+
+static void on_join(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    sio_socket_join(s, str_arg(a, 0));
+    ack_json(ack, rooms_of(s));
+}
+
+static void on_leave(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    sio_socket_leave(s, str_arg(a, 0));
+    ack_json(ack, rooms_of(s));
+}
+
+static void on_rooms(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    ack_json(ack, rooms_of(s));
+}
+
+/* The rest of the arguments from index `from`, binary values included. */
+static sio_args *rest(const sio_args *a, size_t from)
+{
+    sio_args *out = sio_args_copy(a);
+    cJSON *arr = (cJSON *)sio_args_json(out);
+    for (size_t i = 0; i < from && cJSON_GetArraySize(arr) > 0; i++)
+        cJSON_DeleteItemFromArray(arr, 0);
+    return out;
+}
+
+static void strings_into(const cJSON *list, sio_op *op, sio_op *(*fn)(sio_op *, const char *))
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list)
+    {
+        if (cJSON_IsString(it))
+            fn(op, it->valuestring);
+    }
+}
+
+static void on_emit_to(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    const cJSON *opts = sio_args_get(a, 0);
+    const char *event = str_arg(a, 1);
+    if (!event) {
+        ack_json(ack, cJSON_CreateFalse());
+        return;
+    }
+    sio_op *op = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts, "broadcast"))
+                     ? sio_socket_broadcast(s)
+                     : sio_all(sio_socket_namespace(s));
+    strings_into(cJSON_GetObjectItemCaseSensitive(opts, "rooms"), op, sio_in);
+    strings_into(cJSON_GetObjectItemCaseSensitive(opts, "except"), op, sio_except);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts, "volatile")))
+        sio_volatile(op);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts, "local")))
+        sio_local(op);
+    if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(opts, "compress")))
+        sio_compress(op, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts, "compress")));
+    sio_emit(op, event, rest(a, 2));
+    ack_json(ack, cJSON_CreateTrue());
+}
+
+static void asked(sio_socket *s, int err, const sio_args *answer, void *ud)
+{
+    sio_ack *caller = ud;
+    if (!sio_socket_connected(s)) {
+        return; /* the caller's ack went with the socket */
+    }
+    sio_args *reply = err == SIO_OK ? sio_args_copy(answer) : sio_args_new();
+    cJSON_InsertItemInArray((cJSON *)sio_args_json(reply), 0,
+                            cJSON_CreateString(err == SIO_OK ? "ok" : "timeout"));
+    if (cJSON_GetArraySize(sio_args_json(reply)) == 0)
+        cJSON_AddItemToArray((cJSON *)sio_args_json(reply),
+                             cJSON_CreateString(err == SIO_OK ? "ok" : "timeout"));
+    sio_ack_send(caller, reply);
+}
+
+static void on_server_ask(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    const cJSON *t = sio_args_get(a, 0);
+    int timeout = cJSON_IsNumber(t) ? (int)t->valuedouble : 1000;
+    if (!ack)
+        return;
+    sio_socket_emit_with_ack(s, "ask", rest(a, 1), timeout, asked, ack);
+}
+
+typedef struct bc_ask {
+    sio_ack *caller;
+    sio_socket *socket;
+} bc_ask;
+
+static void broadcast_answered(int err, const sio_args *const *responses, size_t n, void *ud)
+{
+    bc_ask *b = ud;
+    if (sio_socket_connected(b->socket)) {
+        cJSON *list = cJSON_CreateArray();
+        for (size_t i = 0; i < n; i++) {
+            const cJSON *first = sio_args_get(responses[i], 0);
+            cJSON_AddItemToArray(list, first ? cJSON_Duplicate(first, 1) : cJSON_CreateNull());
+        }
+        sio_args *reply = sio_args_new();
+        sio_args_add(reply, err ? cJSON_CreateString("timeout") : cJSON_CreateNull());
+        sio_args_add(reply, list);
+        sio_ack_send(b->caller, reply);
+    }
+    sio_socket_unref(b->socket);
+    free(b);
+}
+
+static void on_broadcast_ask(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    if (!ack)
+        return;
+    const cJSON *t = sio_args_get(a, 1);
+    sio_op *op = sio_all(sio_socket_namespace(s));
+    strings_into(sio_args_get(a, 0), op, sio_in);
+    sio_timeout(op, cJSON_IsNumber(t) ? (int)t->valuedouble : 1000);
+    bc_ask *b = malloc(sizeof(*b));
+    b->caller = ack;
+    b->socket = s;
+    sio_socket_ref(s); /* the answer may come after s disconnected */
+    sio_emit_with_ack(op, "ask", NULL, broadcast_answered, b);
+}
+
+static sio_op *room_op(sio_socket *s, const sio_args *a)
+{
+    const char *room = str_arg(a, 0);
+    sio_namespace *nsp = sio_socket_namespace(s);
+    return room ? sio_to(nsp, room) : sio_all(nsp);
+}
+
+static void on_fetch_sockets(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    sio_socket **list;
+    size_t n = sio_fetch_sockets(room_op(s, a), &list);
+    cJSON *ids = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(ids, cJSON_CreateString(sio_socket_id(list[i])));
+    free(list);
+    ack_json(ack, ids);
+}
+
+static void on_sockets_join(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    sio_sockets_join(room_op(s, a), str_arg(a, 1));
+    ack_json(ack, cJSON_CreateTrue());
+}
+
+static void on_sockets_leave(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    sio_sockets_leave(room_op(s, a), str_arg(a, 1));
+    ack_json(ack, cJSON_CreateTrue());
+}
+
+static void on_disconnect_sockets(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    ack_json(ack, cJSON_CreateTrue());
+    sio_disconnect_sockets(room_op(s, a), cJSON_IsTrue(sio_args_get(a, 1)));
+}
+
+static void on_disconnect_me(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    if (ack)
+        sio_ack_send(ack, NULL);
+    sio_socket_disconnect(s, cJSON_IsTrue(sio_args_get(a, 0)));
+}
+
+static void on_handshake(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    const sio_handshake *hs = sio_socket_handshake(s);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "query", cJSON_Duplicate(hs->query, 1));
+    cJSON_AddItemToObject(o, "auth", cJSON_Duplicate(hs->auth, 1));
+    cJSON_AddStringToObject(o, "address", hs->address);
+    cJSON_AddBoolToObject(o, "secure", hs->secure);
+    cJSON_AddBoolToObject(o, "xdomain", hs->xdomain);
+    cJSON_AddNumberToObject(o, "issued", (double)hs->issued);
+    cJSON_AddStringToObject(o, "url", hs->url);
+    cJSON_AddStringToObject(o, "time", hs->time);
+    cJSON *headers = cJSON_AddObjectToObject(o, "headers");
+    const char *host = eio_request_header(hs->request, "Host");
+    const char *origin = eio_request_header(hs->request, "Origin");
+    if (host)
+        cJSON_AddStringToObject(headers, "host", host);
+    if (origin)
+        cJSON_AddStringToObject(headers, "origin", origin);
+    ack_json(ack, o);
+}
+
+static void on_count(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    counters *c = sio_socket_get_data(s);
+    ack_json(ack, cJSON_CreateNumber(ud ? c->outgoing : c->incoming));
+}
+
+static void on_reasons(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    ack_json(ack, cJSON_Duplicate(reasons, 1));
+}
+
+static void on_bin(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    if (!ack)
+        return;
+    uint8_t all[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint8_t)i;
+    static const uint8_t small[] = {1, 2, 3};
+    sio_args *reply = sio_args_new();
+    sio_args_add_binary(reply, all, sizeof(all));
+    cJSON *obj = cJSON_CreateObject();
+    cJSON_AddItemToObject(obj, "nested", sio_args_binary_value(reply, small, sizeof(small)));
+    sio_args_add(reply, obj);
+    sio_ack_send(ack, reply);
+}
+
+static void on_bin_emit(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    static const uint8_t four[] = {1, 2, 3, 4}, five[] = {5};
+    sio_args *out = sio_args_new();
+    sio_args_add_binary(out, four, sizeof(four));
+    cJSON *obj = cJSON_CreateObject();
+    cJSON_AddItemToObject(obj, "a", sio_args_binary_value(out, five, sizeof(five)));
+    sio_args_add(out, obj);
+    sio_socket_emit(s, "bin-back", out);
+    if (ack)
+        sio_ack_send(ack, NULL);
+}
+
+static void on_echo(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    if (ack)
+        sio_ack_send(ack, sio_args_copy(a));
+}
+
+static void refuse_forbidden(sio_socket *s, const char *event, const sio_args *a, sio_next *next,
+                             void *ud)
+{
+    if (strcmp(event, "forbidden") == 0)
+        sio_next_error(next, "forbidden event", NULL);
+    else
+        sio_next_ok(next);
+}
+
+static void on_use_error(sio_socket *s, const char *message, const cJSON *data, void *ud)
+{
+    sio_socket_emit(s, "use-error", sio_args_add_string(sio_args_new(), message));
+}
+
+static void count_in(sio_socket *s, const char *event, const sio_args *a, void *ud)
+{
+    ((counters *)sio_socket_get_data(s))->incoming++;
+}
+
+static void count_out(sio_socket *s, const char *event, const sio_args *a, void *ud)
+{
+    ((counters *)sio_socket_get_data(s))->outgoing++;
+}
+
+static void on_disconnecting(sio_socket *s, const char *reason, void *ud)
+{
+    counters *c = sio_socket_get_data(s);
+    c->rooms_when_disconnecting = rooms_of(s);
+    c->disconnecting_reason = strdup(reason);
+}
+
+static void on_disconnect(sio_socket *s, const char *reason, void *ud)
+{
+    counters *c = sio_socket_get_data(s);
+    cJSON *entry = cJSON_CreateArray();
+    cJSON_AddItemToArray(entry, cJSON_CreateString(sio_socket_id(s)));
+    cJSON_AddItemToArray(entry, cJSON_CreateString(c->disconnecting_reason ? c->disconnecting_reason : ""));
+    cJSON_AddItemToArray(entry, cJSON_CreateString(reason));
+    cJSON_AddItemToArray(entry, c->rooms_when_disconnecting ? c->rooms_when_disconnecting
+                                                            : cJSON_CreateArray());
+    cJSON_AddItemToArray(reasons, entry);
+    free(c->disconnecting_reason);
+    free(c);
+    sio_socket_set_data(s, NULL);
+}
+
+static void on_connection(sio_socket *s, void *ud)
+{
+    sio_socket_set_data(s, calloc(1, sizeof(counters)));
+    sio_socket_on_any(s, count_in, NULL);
+    sio_socket_on_any_outgoing(s, count_out, NULL);
+    sio_socket_use(s, refuse_forbidden, NULL);
+    sio_socket_on_error(s, on_use_error, NULL);
+    sio_socket_on_disconnecting(s, on_disconnecting, NULL);
+    sio_socket_on_disconnect(s, on_disconnect, NULL);
+    sio_socket_on(s, "join", on_join, NULL);
+    sio_socket_on(s, "leave", on_leave, NULL);
+    sio_socket_on(s, "rooms", on_rooms, NULL);
+    sio_socket_on(s, "emit-to", on_emit_to, NULL);
+    sio_socket_on(s, "server-ask", on_server_ask, NULL);
+    sio_socket_on(s, "broadcast-ask", on_broadcast_ask, NULL);
+    sio_socket_on(s, "fetch-sockets", on_fetch_sockets, NULL);
+    sio_socket_on(s, "sockets-join", on_sockets_join, NULL);
+    sio_socket_on(s, "sockets-leave", on_sockets_leave, NULL);
+    sio_socket_on(s, "disconnect-sockets", on_disconnect_sockets, NULL);
+    sio_socket_on(s, "disconnect-me", on_disconnect_me, NULL);
+    sio_socket_on(s, "handshake", on_handshake, NULL);
+    sio_socket_on(s, "any-count", on_count, NULL);
+    sio_socket_on(s, "outgoing-count", on_count, (void *)1);
+    sio_socket_on(s, "reasons", on_reasons, NULL);
+    sio_socket_on(s, "bin", on_bin, NULL);
+    sio_socket_on(s, "bin-emit", on_bin_emit, NULL);
+    sio_socket_on(s, "echo", on_echo, NULL);
+}
+
+static void require_secret(sio_socket *s, sio_next *next, void *ud)
+{
+    const cJSON *token = cJSON_GetObjectItemCaseSensitive(sio_socket_handshake(s)->auth, "token");
+    if (cJSON_IsString(token) && strcmp(token->valuestring, "secret") == 0) {
+        sio_next_ok(next);
+        return;
+    }
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddNumberToObject(data, "code", 42);
+    sio_next_error(next, "unauthorized", data);
+}
+
+int main(int argc, char **argv)
+{
+    srv_block_signals();
+    example_opts o;
+    int r = example_parse(argc, argv, "sio-test", &o);
+    if (r)
+        return r == 1 ? 0 : r;
+    reasons = cJSON_CreateArray();
+    sio_server *io = sio_server_new(&o.sio);
+    eio_server_lock(sio_server_engine(io));
+    sio_on_connection(sio_of(io, "/"), on_connection, NULL);
+    sio_on_connection(sio_of(io, "/custom"), on_connection, NULL);
+    sio_namespace *mw = sio_of(io, "/mw");
+    sio_use(mw, require_secret, NULL);
+    sio_on_connection(mw, on_connection, NULL);
+    sio_on_connection(sio_of_regex(io, "^/dyn-[0-9]+$"), on_connection, NULL);
+    eio_server_unlock(sio_server_engine(io));
+    int status = example_run("sio-test", &o, io);
+    cJSON_Delete(reasons);
+    return status;
+}
