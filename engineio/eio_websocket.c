@@ -222,8 +222,9 @@ static void conn_flush(eio__ws_conn *c)
                 set_events(c, 1);
                 return;
             }
-            /* The peer is gone: the read side will see it too. */
-            eio_socket *s = c->session;
+            /* The peer is gone: the read side will see it too. A probe's
+             * failure leaves its polling session alone. */
+            eio_socket *s = c->is_probe ? NULL : c->session;
             if (s) {
                 eio__ws_detach(c);
                 eio__session_close(s, "transport error");
@@ -348,7 +349,7 @@ static void probe_packet(eio__ws_conn *c, const eio_packet *p)
 /* Fails the connection with a WebSocket close code (protocol errors). */
 static void conn_fail(eio__ws_conn *c, int code, const char *why)
 {
-    eio_socket *s = c->session;
+    eio_socket *s = c->is_probe ? NULL : c->session; /* a failed probe: the session stays */
     eio__log(c->srv, EIO_LOG_DEBUG, "websocket error %d: %s", code, why);
     eio__ws_detach(c);
     eio__ws_close(c, code, why);
@@ -424,7 +425,7 @@ static size_t process_frames(eio__ws_conn *c, uint8_t *buf, size_t len)
                 conn_fail(c, -pc, "invalid close frame");
                 return len;
             }
-            eio_socket *s = c->session;
+            eio_socket *s = c->is_probe ? NULL : c->session; /* a probe: the session stays */
             eio__ws_detach(c);
             eio__ws_close(c, code == 1005 ? EIO_WS_CLOSE_NORMAL : code, NULL);
             if (s)

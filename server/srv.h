@@ -32,6 +32,7 @@ typedef struct srv_options {
     const char *cors_origin;
     int cors_credentials;      /* Access-Control-Allow-Credentials: true */
     const char *document_root; /* static files served at "/", NULL: none */
+    int spa_fallback;          /* unknown paths under "/" get document_root/index.html */
     int log_level;             /* SRV_LOG_INFO */
 } srv_options;
 
@@ -45,6 +46,9 @@ int srv_wait_for_signal(void);
 
 /* Creates the server for an engine (not owned). Returns NULL on bad options. */
 srv_server *srv_new(const srv_options *o, eio_server *engine);
+/* A fixed answer for GET path (e.g. a health check). Call before srv_start;
+ * the strings are copied. */
+void srv_add_route(srv_server *s, const char *path, const char *content_type, const char *body);
 /* Starts listening. Returns 0, or -1 with a logged reason. */
 int srv_start(srv_server *s);
 /* The port actually listened on. */

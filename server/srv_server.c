@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,8 +38,14 @@
 #include "engineio/eio_ws.h"
 #include "server/srv.h"
 
+typedef struct srv_route {
+    char *path, *content_type, *body;
+    struct srv_route *next;
+} srv_route;
+
 struct srv_server {
     srv_options opts;
+    srv_route *routes;
     char *path;        /* engine path with a trailing '/' */
     char *route;       /* the same without it, as civetweb matches prefixes */
     char *cors_origin;
@@ -399,6 +406,65 @@ static int begin_request_cb(struct mg_connection *conn)
     return handle_upgrade(s, conn);
 }
 
+/* ---------------------------------------------------------------- routes, static files */
+
+static int route_handler(struct mg_connection *conn, void *cbdata)
+{
+    srv_route *r = cbdata;
+    write_response(conn, 200, r->content_type, NULL, r->body, strlen(r->body));
+    return 200;
+}
+
+void srv_add_route(srv_server *s, const char *path, const char *content_type, const char *body)
+{
+    srv_route *r = calloc(1, sizeof(*r));
+    r->path = strdup(path);
+    r->content_type = strdup(content_type);
+    r->body = strdup(body);
+    r->next = s->routes;
+    s->routes = r;
+}
+
+/* Static files under document_root; with spa_fallback, a path that is not a
+ * file gets index.html (a single-page application's own routes). civetweb's
+ * local_uri is already cleaned of "..". */
+static int static_handler(struct mg_connection *conn, void *cbdata)
+{
+    srv_server *s = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    if (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0) {
+        write_response(conn, 405, "text/plain", NULL, "Method Not Allowed", 18);
+        return 405;
+    }
+    const char *uri = ri->local_uri ? ri->local_uri : "/";
+    char path[4096];
+    struct stat st;
+    int n = snprintf(path, sizeof(path), "%s%s", s->document_root, uri);
+    if (n > 0 && (size_t)n < sizeof(path) && strstr(uri, "..") == NULL && stat(path, &st) == 0 &&
+        S_ISREG(st.st_mode)) {
+        mg_send_file(conn, path);
+        return 200;
+    }
+    if (n > 0 && (size_t)n < sizeof(path) && strstr(uri, "..") == NULL && stat(path, &st) == 0 &&
+        S_ISDIR(st.st_mode)) {
+        snprintf(path, sizeof(path), "%s%s%sindex.html", s->document_root, uri,
+                 uri[strlen(uri) - 1] == '/' ? "" : "/");
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            mg_send_file(conn, path);
+            return 200;
+        }
+    }
+    if (s->opts.spa_fallback) {
+        snprintf(path, sizeof(path), "%s/index.html", s->document_root);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            mg_send_file(conn, path);
+            return 200;
+        }
+    }
+    write_response(conn, 404, "text/plain", NULL, "Not Found", 9);
+    return 404;
+}
+
 /* ---------------------------------------------------------------- life cycle */
 
 static int log_message_cb(const struct mg_connection *conn, const char *message)
@@ -502,10 +568,7 @@ int srv_start(srv_server *s)
      * preflights or add its own Access-Control-Allow-Origin. */
     options[n++] = "access_control_allow_origin";
     options[n++] = "";
-    if (s->document_root) {
-        options[n++] = "document_root";
-        options[n++] = s->document_root;
-    }
+
     options[n] = NULL;
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof(cb));
@@ -527,6 +590,10 @@ int srv_start(srv_server *s)
     }
     s->port = sp[0].port;
     mg_set_request_handler(s->ctx, s->route, http_handler, s);
+    for (srv_route *r = s->routes; r; r = r->next)
+        mg_set_request_handler(s->ctx, r->path, route_handler, r);
+    if (s->document_root)
+        mg_set_request_handler(s->ctx, "/**", static_handler, s);
     return 0;
 }
 
@@ -590,6 +657,14 @@ void srv_free(srv_server *s)
         return;
     if (s->ctx)
         srv_stop(s);
+    while (s->routes) {
+        srv_route *r = s->routes;
+        s->routes = r->next;
+        free(r->path);
+        free(r->content_type);
+        free(r->body);
+        free(r);
+    }
     free(s->path);
     free(s->route);
     free(s->cors_origin);
