@@ -35,8 +35,8 @@ EXAMPLE_BINS := $(addprefix $(BUILD)/,$(EXAMPLES))
 UNIT_BINS    := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 FUZZ_BINS    := $(patsubst test/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all c unit fuzz test run deps deps-test clean format-check
-all: c
+.PHONY: all c web unit fuzz test run deps deps-test clean
+all: c web
 c: $(LIBS_ALL) $(EXAMPLE_BINS)
 unit: $(UNIT_BINS)
 
@@ -71,29 +71,43 @@ build/fuzz/%: test/fuzz/%.c $(ENGINEIO_SRC) $(SOCKETIO_SRC)
 fuzz: $(FUZZ_BINS)
 
 # Installs what is missing: Debian packages (as root, with apt-get) and the
-# test clients from npm. Does nothing when everything is there.
-DEB_PKGS := build-essential libcivetweb-dev libcjson-dev libssl-dev clang libclang-rt-14-dev nodejs npm
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
-	  if [ "$$p" = nodejs ] || [ "$$p" = npm ]; then command -v $${p%js} >/dev/null 2>&1 && continue; \
-	    command -v node >/dev/null 2>&1 && [ "$$p" = nodejs ] && continue; fi; \
+# npm packages of the web client and the tests. Does nothing when everything
+# is there.
+DEB_BUILD := build-essential libcivetweb-dev libcjson-dev libssl-dev
+DEB_TEST  := clang libclang-rt-14-dev chromium
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "error: run as root to install:$$missing" >&2; exit 1; fi; \
-	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get install -y -qq $$missing >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; }; } || exit 1; \
 	fi
-deps-test: deps
+endef
+deps:
+	$(call apt_install,$(DEB_BUILD))
+deps-test:
+	$(call apt_install,$(DEB_BUILD) $(DEB_TEST))
 	@cd test/e2e && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+
+# The React web client (web/), built with Vite into web/dist.
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/package.json
+web: web/dist/index.html
+web/dist/index.html: $(wildcard $(WEB_SRC)) web/package-lock.json
+	cd web && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npx vite build --logLevel warn
 
 test: deps-test
 	$(MAKE) BUILD=build/asan SANITIZE=address,undefined c unit
-	$(MAKE) fuzz
+	$(MAKE) fuzz web
 	@BUILD=build/asan bash test/run.sh
 
+# The chat server with its web client on http://localhost:5000 (PORT to change).
 run: deps
-	$(MAKE) c
-	./$(BUILD)/eio-echo --port 3000
+	$(MAKE) c web
+	./$(BUILD)/chat
 
 clean:
 	rm -rf build
