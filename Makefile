@@ -95,7 +95,12 @@ deps-test:
 
 # The React web client (web/), built with Vite into web/dist.
 WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/package.json
+ifneq ($(wildcard web/package-lock.json),)
 web: web/dist/index.html
+else
+web:
+	@echo "web/ not present: skipping the web client"
+endif
 web/dist/index.html: $(wildcard $(WEB_SRC)) web/package-lock.json
 	cd web && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npx vite build --logLevel warn
 
