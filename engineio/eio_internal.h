@@ -99,7 +99,8 @@ enum { EIO__S_OPEN, EIO__S_CLOSING, EIO__S_CLOSED };
 
 /* A long-polling GET waiting for packets: lives on the worker's stack. */
 typedef struct eio__poll_waiter {
-    pthread_cond_t cond;
+    pthread_cond_t cond;  /* used when wake_fd < 0 */
+    int wake_fd;          /* eventfd of the waiting thread, or -1 */
     int done;
 } eio__poll_waiter;
 

@@ -10,6 +10,7 @@
  * Ownership: a request holds a reference to its session while it works on it.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,7 +25,13 @@ void eio__poll_wake(eio_socket *s)
         return;
     s->get_waiter = NULL;
     w->done = 1;
-    pthread_cond_signal(&w->cond);
+    if (w->wake_fd >= 0) {
+        uint64_t one = 1;
+        ssize_t n = write(w->wake_fd, &one, sizeof(one));
+        (void)n;
+    } else {
+        pthread_cond_signal(&w->cond);
+    }
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -91,19 +98,20 @@ static void cookie_header(eio_server *srv, const char *sid, eio_buf *out)
 }
 
 /* Builds the GET answer from the session's queue (lock held). An empty queue
- * answers a noop, or a close packet once the session is closed. */
+ * answers a noop, or a close packet once the session is closed. A session
+ * closing (eio_socket_close) first drains its queue, then gets "noop, close"
+ * from the next GET, as Node's polling transport sends them. */
 static void take_payload(eio_socket *s, eio_http_response *resp)
 {
     eio_packet stack_pk[16];
-    size_t n = s->outq_len ? s->outq_len : 1;
+    int closing_now = s->state == EIO__S_CLOSING && s->outq_len == 0;
+    size_t n = s->outq_len ? s->outq_len : closing_now ? 2 : 1;
     eio_packet *pk = n <= 16 ? stack_pk : eio_malloc(n * sizeof(*pk));
-    int had_close = 0;
     if (s->outq_len == 0) {
-        pk[0].type = s->state == EIO__S_OPEN ? EIO_PACKET_NOOP : EIO_PACKET_CLOSE;
-        pk[0].binary = 0;
-        pk[0].data = NULL;
-        pk[0].len = 0;
-        had_close = pk[0].type == EIO_PACKET_CLOSE;
+        memset(pk, 0, n * sizeof(*pk));
+        pk[0].type = s->state == EIO__S_CLOSED ? EIO_PACKET_CLOSE : EIO_PACKET_NOOP;
+        if (closing_now)
+            pk[1].type = EIO_PACKET_CLOSE;
     } else {
         for (size_t i = 0; i < s->outq_len; i++) {
             eio__out *o = &s->outq[(s->outq_head + i) % s->outq_cap];
@@ -111,8 +119,6 @@ static void take_payload(eio_socket *s, eio_http_response *resp)
             pk[i].binary = o->msg ? o->msg->binary : 0;
             pk[i].data = o->msg ? o->msg->data : o->probe ? (const uint8_t *)"probe" : NULL;
             pk[i].len = o->msg ? o->msg->len : o->probe ? 5 : 0;
-            if (o->type == EIO_PACKET_CLOSE)
-                had_close = 1;
         }
     }
     eio_payload_format fmt = eio_payload_pick_format(s->version, s->supports_binary, pk, n);
@@ -134,12 +140,40 @@ static void take_payload(eio_socket *s, eio_http_response *resp)
         eio_message_unref(s->outq[(s->outq_head + i) % s->outq_cap].msg);
     s->outq_head = s->outq_len = 0;
     s->outq_bytes = 0;
-    if (had_close && s->state == EIO__S_CLOSING)
+    if (closing_now)
         eio__session_close(s, s->close_reason ? s->close_reason : "forced close");
 }
 
+/* Waits (lock held on entry and exit) until the GET is woken, or until its
+ * client hangs up, which closes the session as Node does. Returns 0 when
+ * woken, -1 when the client is gone. */
+static int wait_for_wake(eio_socket *s, eio__poll_waiter *w, const eio_request *req)
+{
+    eio_server *srv = s->srv;
+    while (!w->done) {
+        pthread_mutex_unlock(&srv->mu);
+        struct pollfd p[2] = {{w->wake_fd, POLLIN, 0}, {req->conn_fd, POLLRDHUP, 0}};
+        int n = poll(p, req->conn_fd >= 0 ? 2 : 1, -1);
+        pthread_mutex_lock(&srv->mu);
+        if (p[0].revents & POLLIN) {
+            uint64_t v;
+            ssize_t r = read(w->wake_fd, &v, sizeof(v));
+            (void)r;
+        }
+        if (n > 0 && !w->done && req->conn_fd >= 0 &&
+            (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) {
+            s->get_waiter = NULL;
+            w->done = 1;
+            eio__log(srv, EIO_LOG_DEBUG, "session %s: poll connection closed prematurely", s->id);
+            eio__session_close(s, "transport error");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* A GET on a session (lock held; the caller holds a reference). */
-static void serve_get(eio_socket *s, eio_http_response *resp)
+static void serve_get(eio_socket *s, const eio_request *req, eio_http_response *resp)
 {
     eio_server *srv = s->srv;
     if (s->get_waiter) {
@@ -151,14 +185,22 @@ static void serve_get(eio_socket *s, eio_http_response *resp)
     if (s->outq_len == 0 && s->state == EIO__S_OPEN && !s->upgrading &&
         s->transport == EIO_TRANSPORT_POLLING) {
         eio__poll_waiter w;
-        pthread_cond_init(&w.cond, NULL);
         w.done = 0;
+        w.wake_fd = req->wake_fd;
         s->get_waiter = &w;
         eio__run_pending_closes(srv);
         eio__ws_flush_dirty(srv); /* the wait releases the lock without a flush */
-        while (!w.done)
-            pthread_cond_wait(&w.cond, &srv->mu);
-        pthread_cond_destroy(&w.cond);
+        if (w.wake_fd >= 0) {
+            if (wait_for_wake(s, &w, req) < 0) {
+                respond_empty(resp, 400); /* nobody will read it */
+                return;
+            }
+        } else {
+            pthread_cond_init(&w.cond, NULL);
+            while (!w.done)
+                pthread_cond_wait(&w.cond, &srv->mu);
+            pthread_cond_destroy(&w.cond);
+        }
     }
     if (s->transport != EIO_TRANSPORT_POLLING) {
         /* Upgraded while waiting: end this poll. */
@@ -387,7 +429,7 @@ void eio_server_handle_http(eio_server *srv, const eio_request *req, eio_http_re
     if (s) {
         s->refs++;
         if (strcmp(req->method, "GET") == 0)
-            serve_get(s, resp);
+            serve_get(s, req, resp);
         else if (strcmp(req->method, "POST") == 0)
             serve_post(srv, s, req, resp);
         else
@@ -412,7 +454,7 @@ void eio_server_handle_http(eio_server *srv, const eio_request *req, eio_http_re
     s->refs++;
     eio__session_opened(s);
     if (s->state != EIO__S_CLOSED)
-        serve_get(s, resp);
+        serve_get(s, req, resp);
     else
         take_payload(s, resp);
     eio__session_unref(s);

@@ -184,6 +184,8 @@ static void request_copy(eio_socket *s, const eio_request *r)
     s->req.read_body = NULL;
     s->req.read_ctx = NULL;
     s->req.content_length = -1;
+    s->req.conn_fd = -1;
+    s->req.wake_fd = -1;
     s->req_storage = mem;
 }
 
@@ -850,10 +852,9 @@ void eio_socket_close(eio_socket *s)
     if (s->state != EIO__S_OPEN)
         return;
     if (s->transport == EIO_TRANSPORT_POLLING && !s->get_waiter) {
-        /* As Node's polling transport: the queued packets and a close packet
-         * go to the next GET; the session closes when that GET has them, or
-         * after closeTimeout (30 s). */
-        eio__session_queue(s, EIO_PACKET_CLOSE, NULL, 0);
+        /* As Node's polling transport: what is queued goes to the next GET;
+         * the close packet to the GET after it drained (with a noop: "6\x1e1"),
+         * or after closeTimeout (30 s) the session is simply closed. */
         s->state = EIO__S_CLOSING;
         s->close_reason = "forced close";
         eio__timer_cancel(s->srv, &s->ping_timer);

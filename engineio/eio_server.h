@@ -75,6 +75,13 @@ typedef struct eio_request {
      * handshake (eio_socket_request). */
     int (*read_body)(void *ctx, void *buf, size_t len);
     void *read_ctx;
+    /* For a long-polling GET, so it notices the client hanging up while it
+     * waits (Node: "poll connection closed prematurely"): the client's socket
+     * (only polled for POLLRDHUP, never read) and an eventfd of the calling
+     * thread used to wake it. -1 when unknown: the GET then waits on a
+     * condition variable and a hang-up is noticed at the heartbeat. */
+    int conn_fd;
+    int wake_fd;
 } eio_request;
 
 /* Case-insensitive header lookup; NULL if absent. */

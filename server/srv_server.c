@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -132,6 +133,8 @@ static void view_request(struct mg_connection *conn, request_view *v)
     v->req.content_length = ri->content_length;
     v->req.read_body = read_body_cb;
     v->req.read_ctx = conn;
+    v->req.conn_fd = -1;
+    v->req.wake_fd = -1;
 }
 
 /* ---------------------------------------------------------------- CORS */
@@ -216,6 +219,68 @@ static void write_response(struct mg_connection *conn, int status, const char *c
         mg_write(conn, body, len);
 }
 
+/* ---------------------------------------------------------------- per thread, per connection */
+
+/* Each worker thread has an eventfd, used to wake it from a long poll. */
+static void *init_thread_cb(const struct mg_context *ctx, int thread_type)
+{
+    (void)ctx;
+    if (thread_type != 1) /* 1: a worker thread */
+        return NULL;
+    int *fd = malloc(sizeof(*fd));
+    if (!fd)
+        return NULL;
+    *fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (*fd < 0) {
+        free(fd);
+        return NULL;
+    }
+    return fd;
+}
+
+static void exit_thread_cb(const struct mg_context *ctx, int thread_type, void *ptr)
+{
+    (void)ctx;
+    (void)thread_type;
+    if (ptr) {
+        close(*(int *)ptr);
+        free(ptr);
+    }
+}
+
+/* The descriptor of a connection, found once per TCP connection (user
+ * connection data) and kept until civetweb closes it. */
+static int init_connection_cb(const struct mg_connection *conn, void **conn_data)
+{
+    (void)conn;
+    *conn_data = NULL;
+    return 0;
+}
+
+static void connection_close_cb(const struct mg_connection *conn)
+{
+    void *data = mg_get_user_connection_data(conn);
+    if (data) {
+        free(data);
+        mg_set_user_connection_data((struct mg_connection *)conn, NULL);
+    }
+}
+
+static int find_socket(const srv_server *s, const struct mg_request_info *ri);
+
+static int connection_fd(const srv_server *s, struct mg_connection *conn)
+{
+    int *fd = mg_get_user_connection_data(conn);
+    if (!fd) {
+        fd = malloc(sizeof(*fd));
+        if (!fd)
+            return -1;
+        *fd = find_socket(s, mg_get_request_info(conn));
+        mg_set_user_connection_data(conn, fd);
+    }
+    return *fd;
+}
+
 /* ---------------------------------------------------------------- polling */
 
 static int path_matches(const srv_server *s, const char *path)
@@ -253,6 +318,12 @@ static int http_handler(struct mg_connection *conn, void *cbdata)
             write_response(conn, 503, "application/json", cors, body, sizeof(body) - 1);
             return 503;
         }
+    }
+    if (is_get && strstr(v.req.query, "sid=")) {
+        /* A long poll: let it notice its client hanging up while it waits. */
+        v.req.conn_fd = connection_fd(s, conn);
+        int *wake = mg_get_thread_pointer(conn);
+        v.req.wake_fd = wake ? *wake : -1;
     }
     eio_http_response resp = {0};
     eio_server_handle_http(s->engine, &v.req, &resp);
@@ -574,6 +645,10 @@ int srv_start(srv_server *s)
     memset(&cb, 0, sizeof(cb));
     cb.log_message = log_message_cb;
     cb.begin_request = begin_request_cb;
+    cb.init_thread = init_thread_cb;
+    cb.exit_thread = exit_thread_cb;
+    cb.init_connection = init_connection_cb;
+    cb.connection_close = connection_close_cb;
     mg_init_library(0);
     s->ctx = mg_start(&cb, s, options);
     if (!s->ctx) {
