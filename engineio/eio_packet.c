@@ -567,7 +567,7 @@ static int hex_value(uint8_t c)
 /* Form-decodes s[0..len) into out: '+' is a space, "%XX" a byte; a '%' not
  * followed by two hex digits stays as it is (Node's querystring falls back to
  * the same lenient decoding when decodeURIComponent fails). */
-static void form_decode(const uint8_t *s, size_t len, eio_buf *out)
+void eio_form_decode(const uint8_t *s, size_t len, eio_buf *out)
 {
     for (size_t i = 0; i < len; i++) {
         int hi, lo;
@@ -631,7 +631,7 @@ int eio_jsonp_unwrap(const uint8_t *body, size_t len, eio_buf *out)
         size_t key_end = eq ? (size_t)(eq - body) : end;
         if (end > pos) {
             eio_buf_reset(&key);
-            form_decode(body + pos, key_end - pos, &key);
+            eio_form_decode(body + pos, key_end - pos, &key);
             if (key.len == 1 && key.data[0] == 'd') {
                 found++;
                 value = eq ? eq + 1 : body + end;
@@ -644,7 +644,7 @@ int eio_jsonp_unwrap(const uint8_t *body, size_t len, eio_buf *out)
     if (found != 1)
         return EIO_ERR_PARSE;
     eio_buf decoded = EIO_BUF_INIT;
-    form_decode(value, value_len, &decoded);
+    eio_form_decode(value, value_len, &decoded);
     unescape_newlines(decoded.data, decoded.len, out);
     eio_buf_free(&decoded);
     return EIO_OK;

@@ -137,6 +137,11 @@ void eio_jsonp_wrap(const char *index, const uint8_t *payload, size_t len, eio_b
  * payload to out. Returns EIO_OK or EIO_ERR_PARSE if there is no d field. */
 int eio_jsonp_unwrap(const uint8_t *body, size_t len, eio_buf *out);
 
+/* Form-decodes s[0..len) (a query string or form value) and appends the
+ * bytes to out: '+' is a space, "%XX" a byte; a '%' not followed by two hex
+ * digits stays as it is (as Node's querystring does). */
+void eio_form_decode(const uint8_t *s, size_t len, eio_buf *out);
+
 /* Base64 (standard alphabet, with padding) helpers. */
 void eio_base64_encode(const uint8_t *in, size_t len, eio_buf *out);
 /* Decodes; returns EIO_OK or EIO_ERR_PARSE. Appends to out. */

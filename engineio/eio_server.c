@@ -89,34 +89,6 @@ const char *eio_request_header(const eio_request *r, const char *name)
     return NULL;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* URL-decodes s[0..n) ('+' is a space, as in a query string) into out. */
-static void url_decode(const char *s, size_t n, eio_buf *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        int h, l;
-        if (s[i] == '+') {
-            eio_buf_append_byte(out, ' ');
-        } else if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-                   (l = hexval((unsigned char)s[i + 2])) >= 0) {
-            eio_buf_append_byte(out, (uint8_t)(h * 16 + l));
-            i += 2;
-        } else {
-            eio_buf_append_byte(out, (uint8_t)s[i]);
-        }
-    }
-}
-
 int eio_request_query(const eio_request *r, const char *key, eio_buf *out)
 {
     eio_buf_reset(out);
@@ -129,7 +101,7 @@ int eio_request_query(const eio_request *r, const char *key, eio_buf *out)
         size_t name_len = eq ? (size_t)(eq - q) : len;
         if (name_len == klen && memcmp(q, key, klen) == 0) {
             if (eq)
-                url_decode(eq + 1, len - name_len - 1, out);
+                eio_form_decode((const uint8_t *)eq + 1, len - name_len - 1, out);
             eio_buf_cstr(out);
             return 1;
         }

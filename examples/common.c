@@ -10,17 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_level(const char *s)
-{
-    if (!strcmp(s, "error"))
-        return SRV_LOG_ERROR;
-    if (!strcmp(s, "warn"))
-        return SRV_LOG_WARN;
-    if (!strcmp(s, "debug"))
-        return SRV_LOG_DEBUG;
-    return SRV_LOG_INFO;
-}
-
 static void usage(const char *name)
 {
     fprintf(stderr,
@@ -66,7 +55,7 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
             o->srv.cors_credentials = 1;
             break;
         case 'n': o->srv.max_clients = strtoul(optarg, NULL, 10); break;
-        case 'l': o->srv.log_level = parse_level(optarg); break;
+        case 'l': o->srv.log_level = srv_log_level_from_name(optarg); break;
         case 'h': usage(name); return 1;
         default: usage(name); return 2;
         }

@@ -61,6 +61,8 @@ void srv_free(srv_server *s);
 /* Leveled log lines on stderr: "2026-11-25T10:00:00.123Z info: ..." */
 void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void srv_set_log_level(int level);
+/* "error", "warn", "info" or "debug" as a level (info if unknown). */
+int srv_log_level_from_name(const char *name);
 /* An eio_options.log callback that writes through srv_log. */
 void srv_engine_log(int level, const char *message, void *user_data);
 

@@ -20,6 +20,15 @@ void srv_set_log_level(int level)
     __atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
+int srv_log_level_from_name(const char *name)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return SRV_LOG_INFO;
+}
+
 static void vlog(int level, const char *fmt, va_list ap)
 {
     if (level > __atomic_load_n(&log_level, __ATOMIC_RELAXED))

@@ -9,6 +9,7 @@
  * frame; sio_packet_clear releases them. The encoder only reads the packet
  * and takes its own frame references for sio_encoded.
  */
+#include "engineio/eio_utf8.h"
 #include "socketio/sio_packet.h"
 
 #include <stdlib.h>
@@ -103,43 +104,10 @@ static int is_digit(uint8_t c)
  * ',' (which would end the namespace). */
 static int text_ok(const uint8_t *s, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        uint8_t b = s[i];
-        if (b < 0x20 || b == 0x7F || b == ',')
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 0x20 || s[i] == 0x7F || s[i] == ',')
             return 0;
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        /* Strict UTF-8 (RFC 3629). */
-        size_t n;
-        uint8_t lo = 0x80, hi = 0xBF;
-        if (b >= 0xC2 && b <= 0xDF) {
-            n = 2;
-        } else if (b >= 0xE0 && b <= 0xEF) {
-            n = 3;
-            if (b == 0xE0)
-                lo = 0xA0;
-            else if (b == 0xED)
-                hi = 0x9F;
-        } else if (b >= 0xF0 && b <= 0xF4) {
-            n = 4;
-            if (b == 0xF0)
-                lo = 0x90;
-            else if (b == 0xF4)
-                hi = 0x8F;
-        } else {
-            return 0;
-        }
-        if (len - i < n || s[i + 1] < lo || s[i + 1] > hi)
-            return 0;
-        for (size_t k = 2; k < n; k++)
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-                return 0;
-        i += n;
-    }
-    return 1;
+    return eio_utf8_valid(s, len);
 }
 
 static int is_type(const cJSON *item, int type)

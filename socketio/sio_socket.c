@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "socketio/sio_internal.h"
+#include "engineio/eio_packet.h"
 #include "socketio/sio_json.h"
 
 /* ---------------------------------------------------------------- sending */
@@ -71,28 +72,13 @@ void sio__socket_unref(sio_socket *s)
         socket_free(s);
 }
 
-static int hexval(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                      : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
+/* A query component, form-decoded, as a new C string. */
 static char *url_decode(const char *s, size_t n)
 {
-    char *out = eio_malloc(n + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int h, l;
-        if (s[i] == '+')
-            out[o++] = ' ';
-        else if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-                 (l = hexval((unsigned char)s[i + 2])) >= 0) {
-            out[o++] = (char)(h * 16 + l);
-            i += 2;
-        } else
-            out[o++] = s[i];
-    }
-    out[o] = 0;
+    eio_buf b = EIO_BUF_INIT;
+    eio_form_decode((const uint8_t *)s, n, &b);
+    char *out = eio_strdup(eio_buf_cstr(&b));
+    eio_buf_free(&b);
     return out;
 }
 

@@ -79,17 +79,6 @@ static void usage(const char *prog)
             prog);
 }
 
-static int parse_level(const char *s)
-{
-    if (!strcmp(s, "error"))
-        return SRV_LOG_ERROR;
-    if (!strcmp(s, "warn"))
-        return SRV_LOG_WARN;
-    if (!strcmp(s, "debug"))
-        return SRV_LOG_DEBUG;
-    return SRV_LOG_INFO;
-}
-
 int main(int argc, char **argv)
 {
     srv_block_signals();
@@ -133,7 +122,7 @@ int main(int argc, char **argv)
             so.cors_credentials = 1;
             break;
         case 'n': so.max_clients = strtoul(optarg, NULL, 10); break;
-        case 'l': so.log_level = parse_level(optarg); break;
+        case 'l': so.log_level = srv_log_level_from_name(optarg); break;
         case 'u': eo.upgrade_timeout_ms = atoi(optarg); break;
         case 'q': eo.max_send_queue = strtoul(optarg, NULL, 10); break;
         case 'k': eo.cookie = optarg; break;
