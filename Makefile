@@ -35,9 +35,10 @@ EXAMPLE_BINS := $(addprefix $(BUILD)/,$(EXAMPLES))
 UNIT_BINS    := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 FUZZ_BINS    := $(patsubst test/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all c web unit fuzz test run deps deps-test clean
+.PHONY: all c web unit fuzz test run bench deps deps-test clean
 all: c web
-c: $(LIBS_ALL) $(EXAMPLE_BINS)
+BENCH_BINS   := $(BUILD)/bench-server $(BUILD)/loadgen
+c: $(LIBS_ALL) $(EXAMPLE_BINS) $(BENCH_BINS)
 unit: $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -58,6 +59,11 @@ $(LIB_SERVER): $(call obj,$(SERVER_SRC))
 EXAMPLES_COMMON := $(call obj,$(wildcard examples/*.c))
 $(EXAMPLE_BINS): $(BUILD)/%: $$(call obj,$$(wildcard examples/%/*.c)) $(EXAMPLES_COMMON) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS_ALL) $(LDLIBS)
+
+$(BUILD)/bench-server: $(BUILD)/obj/bench/server.o $(EXAMPLES_COMMON) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS_ALL) $(LDLIBS)
+$(BUILD)/loadgen: $(BUILD)/obj/bench/loadgen.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
 $(UNIT_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
@@ -108,6 +114,12 @@ test: deps-test
 	$(MAKE) BUILD=build/asan SANITIZE=address,undefined c unit
 	$(MAKE) fuzz web
 	@BUILD=build/asan bash test/run.sh
+
+# Every benchmark scenario against this server and the Node reference server;
+# the table goes to build/bench-results.txt (see README "Benchmarks").
+bench: deps
+	$(MAKE) c
+	bash bench/run.sh
 
 # The chat server with its web client on http://localhost:5000 (PORT to change).
 run: deps

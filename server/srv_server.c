@@ -57,6 +57,8 @@ struct srv_server {
     int port;
     int http_threads;
     int parked_gets;   /* atomic: GETs waiting in the engine */
+    uint8_t *own_fds;  /* atomic bytes: our own non-client descriptors (eventfds) */
+    size_t own_fds_len;
 };
 
 void srv_options_default(srv_options *o)
@@ -221,31 +223,46 @@ static void write_response(struct mg_connection *conn, int status, const char *c
 
 /* ---------------------------------------------------------------- per thread, per connection */
 
-/* Each worker thread has an eventfd, used to wake it from a long poll. */
+/* Each worker thread gets an eventfd, used to wake it from a long poll,
+ * created on its first long poll (a server of WebSocket clients makes none)
+ * and marked as ours, so that find_socket does not probe it. */
 static void *init_thread_cb(const struct mg_context *ctx, int thread_type)
 {
     (void)ctx;
     if (thread_type != 1) /* 1: a worker thread */
         return NULL;
     int *fd = malloc(sizeof(*fd));
-    if (!fd)
-        return NULL;
-    *fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (*fd < 0) {
-        free(fd);
-        return NULL;
-    }
+    if (fd)
+        *fd = -1;
     return fd;
+}
+
+static int thread_wake_fd(srv_server *s, struct mg_connection *conn)
+{
+    int *fd = mg_get_thread_pointer(conn);
+    if (!fd)
+        return -1;
+    if (*fd < 0) {
+        *fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (*fd >= 0 && (size_t)*fd < s->own_fds_len)
+            __atomic_store_n(&s->own_fds[*fd], 1, __ATOMIC_RELAXED);
+    }
+    return *fd;
 }
 
 static void exit_thread_cb(const struct mg_context *ctx, int thread_type, void *ptr)
 {
-    (void)ctx;
+    srv_server *s = mg_get_user_data(ctx);
     (void)thread_type;
-    if (ptr) {
-        close(*(int *)ptr);
-        free(ptr);
+    int *fd = ptr;
+    if (!fd)
+        return;
+    if (*fd >= 0) {
+        if (s && (size_t)*fd < s->own_fds_len)
+            __atomic_store_n(&s->own_fds[*fd], 0, __ATOMIC_RELAXED);
+        close(*fd);
     }
+    free(fd);
 }
 
 /* The descriptor of a connection, found once per TCP connection (user
@@ -322,8 +339,7 @@ static int http_handler(struct mg_connection *conn, void *cbdata)
     if (is_get && strstr(v.req.query, "sid=")) {
         /* A long poll: let it notice its client hanging up while it waits. */
         v.req.conn_fd = connection_fd(s, conn);
-        int *wake = mg_get_thread_pointer(conn);
-        v.req.wake_fd = wake ? *wake : -1;
+        v.req.wake_fd = thread_wake_fd(s, conn);
     }
     eio_http_response resp = {0};
     eio_server_handle_http(s->engine, &v.req, &resp);
@@ -357,7 +373,9 @@ static int find_socket(const srv_server *s, const struct mg_request_info *ri)
      * descriptor was reused while we looked. */
     for (int pass = 0; pass < 2; pass++) {
         for (int fd = 3; fd < max; fd++) {
-            if (pass == 0 && eio_server_owns_fd(s->engine, fd))
+            if (pass == 0 && (eio_server_owns_fd(s->engine, fd) ||
+                              ((size_t)fd < s->own_fds_len &&
+                               __atomic_load_n(&s->own_fds[fd], __ATOMIC_RELAXED))))
                 continue;
             struct sockaddr_in peer, local;
             socklen_t pl = sizeof(peer), ll = sizeof(local);
@@ -574,6 +592,14 @@ srv_server *srv_new(const srv_options *o, eio_server *engine)
     s->document_root = s->opts.document_root ? strdup(s->opts.document_root) : NULL;
     s->host = s->opts.host ? strdup(s->opts.host) : NULL;
     s->engine = engine;
+    struct rlimit rl;
+    s->own_fds_len = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+        rl.rlim_max < (1u << 22))
+        s->own_fds_len = (size_t)rl.rlim_max;
+    s->own_fds = calloc(s->own_fds_len, 1);
+    if (!s->own_fds)
+        s->own_fds_len = 0;
     srv_set_log_level(s->opts.log_level);
     return s;
 }
@@ -740,6 +766,7 @@ void srv_free(srv_server *s)
         free(r->body);
         free(r);
     }
+    free(s->own_fds);
     free(s->path);
     free(s->route);
     free(s->cors_origin);

@@ -51,6 +51,16 @@ for fz in build/fuzz/fuzz_*; do
     rm -rf "$work"
 done
 
+echo "== benchmark smoke run (bench/run.sh --smoke, C server, a few seconds)"
+if out=$(BUILD=$BUILD timeout 300 bash bench/run.sh --smoke 2>&1); then
+    echo "bench-smoke: ok"
+    count bench-smoke 0 1 0
+else
+    echo "$out" | tail -20
+    echo "bench-smoke: FAILED"
+    count bench-smoke 1 0 1
+fi
+
 echo "== end-to-end (test/e2e)"
 e2e_files=$(cd test/e2e && ls *.test.js 2>/dev/null)
 if [ -n "$e2e_files" ]; then
