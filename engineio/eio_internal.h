@@ -157,6 +157,8 @@ struct eio_server {
     eio__ws_conn *dirty;      /* connections with frames to write */
     eio__ws_conn *zombies;    /* closed, to free at the end of the iteration */
     eio_socket *pending_close; /* overflowed sessions to close at a safe point */
+    pthread_mutex_t attach_mu;  /* guards `attachments` only (not the engine lock) */
+    struct eio__attachment *attachments; /* upgraded sockets waiting for the loop */
     eio__timer_heap timers;
     uint8_t *fd_owned;        /* atomic bytes: 1 for descriptors the engine owns */
     size_t fd_owned_len;
@@ -165,7 +167,19 @@ struct eio_server {
     eio_frame *f_ping, *f_pong, *f_noop, *f_pong_probe; /* WebSocket control frames */
 };
 
+/* An upgraded socket handed over by an HTTP worker, for the loop thread. */
+typedef struct eio__attachment {
+    int fd;
+    eio_request req;      /* deep copy */
+    char *req_storage;
+    char sid[21];
+    struct eio__attachment *next;
+} eio__attachment;
+
 /* eio_server.c */
+char *eio__request_dup(const eio_request *r, eio_request *out);
+void eio__wake_loop(eio_server *srv);
+void eio__run_attachments(eio_server *srv);
 void eio__log(eio_server *srv, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void eio__timer_set(eio_server *srv, eio__timer *t, uint64_t delay_ms);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -463,53 +464,13 @@ out:
     params_free(&q);
 }
 
-int eio_server_verify_upgrade(eio_server *srv, const eio_request *req, int *code, int *status,
-                              const char **message)
+static void attach_one(eio_server *srv, int fd, const eio_request *req, const char *new_sid)
 {
     query_params q;
     params_read(req, &q);
-    pthread_mutex_lock(&srv->mu);
-    eio_socket *s;
-    int err = verify(srv, req, &q, 1, status, message, &s);
-    if (err == VERIFY_OK &&
-        transport_of(srv, (const char *)q.transport.data) != EIO_TRANSPORT_WEBSOCKET) {
-        /* An upgrade request must ask for the websocket transport. */
-        err = EIO_ERRCODE_BAD_REQUEST;
-        *status = 400;
-    }
-    pthread_mutex_unlock(&srv->mu);
-    params_free(&q);
-    if (err == VERIFY_OK)
-        return 0;
-    *code = err;
-    if (!*message)
-        *message = eio_errcode_message(err);
-    return -1;
-}
-
-void eio_server_upgrade_headers(eio_server *srv, const eio_request *req, char new_sid[21],
-                                eio_buf *out)
-{
-    eio_buf sid = EIO_BUF_INIT;
-    new_sid[0] = 0;
-    if (!eio_request_query(req, "sid", &sid)) {
-        eio__gen_sid(new_sid);
-        cookie_header(srv, new_sid, out);
-    }
-    eio_buf_free(&sid);
-}
-
-int eio_server_attach_websocket(eio_server *srv, int fd, const eio_request *req,
-                                const char *new_sid)
-{
-    query_params q;
-    params_read(req, &q);
-    pthread_mutex_lock(&srv->mu);
-    int rc = 0;
     int version = protocol_of(srv, &q);
     if (srv->shutting_down) {
         close(fd);
-        rc = -1;
     } else if (q.has_sid) {
         eio_socket *s = eio__session_find(srv, (const char *)q.sid.data);
         eio__ws_conn *c = eio__ws_new(srv, fd, s ? s->version : version ? version : 4);
@@ -517,7 +478,6 @@ int eio_server_attach_websocket(eio_server *srv, int fd, const eio_request *req,
             s->upgraded || !srv->opts.allow_upgrades) {
             /* Node: "transport has already been trying to upgrade" and friends. */
             eio__ws_close(c, EIO_WS_CLOSE_NORMAL, NULL);
-            rc = -1;
         } else {
             c->session = s;
             c->is_probe = 1;
@@ -533,7 +493,75 @@ int eio_server_attach_websocket(eio_server *srv, int fd, const eio_request *req,
         s->supports_binary = 1;
         eio__session_opened(s);
     }
-    eio_server_unlock(srv);
     params_free(&q);
-    return rc;
+}
+
+int eio_server_prepare_upgrade(eio_server *srv, const eio_request *req, int *code, int *status,
+                               const char **message, char new_sid[21], eio_buf *headers)
+{
+    query_params q;
+    params_read(req, &q);
+    pthread_mutex_lock(&srv->mu);
+    eio_socket *s;
+    int err = verify(srv, req, &q, 1, status, message, &s);
+    if (err == VERIFY_OK &&
+        transport_of(srv, (const char *)q.transport.data) != EIO_TRANSPORT_WEBSOCKET) {
+        /* An upgrade request must ask for the websocket transport. */
+        err = EIO_ERRCODE_BAD_REQUEST;
+        *status = 400;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    new_sid[0] = 0;
+    if (err == VERIFY_OK && !q.has_sid) {
+        eio__gen_sid(new_sid);
+        cookie_header(srv, new_sid, headers);
+    }
+    params_free(&q);
+    if (err == VERIFY_OK)
+        return 0;
+    *code = err;
+    if (!*message)
+        *message = eio_errcode_message(err);
+    return -1;
+}
+
+int eio_server_attach_websocket(eio_server *srv, int fd, const eio_request *req,
+                                const char *new_sid)
+{
+    /* Handed to the loop thread through a small queue: the worker does not
+     * wait for the engine lock a second time. */
+    eio__attachment *a = eio_calloc(1, sizeof(*a));
+    a->fd = fd;
+    a->req_storage = eio__request_dup(req, &a->req);
+    snprintf(a->sid, sizeof(a->sid), "%s", new_sid ? new_sid : "");
+    pthread_mutex_lock(&srv->attach_mu);
+    a->next = srv->attachments;
+    srv->attachments = a;
+    pthread_mutex_unlock(&srv->attach_mu);
+    eio__wake_loop(srv);
+    return 0;
+}
+
+/* Takes in the sockets handed over by attach_websocket (loop thread, lock
+ * held), oldest first. */
+void eio__run_attachments(eio_server *srv)
+{
+    pthread_mutex_lock(&srv->attach_mu);
+    eio__attachment *list = srv->attachments;
+    srv->attachments = NULL;
+    pthread_mutex_unlock(&srv->attach_mu);
+    eio__attachment *rev = NULL;
+    while (list) {
+        eio__attachment *n = list->next;
+        list->next = rev;
+        rev = list;
+        list = n;
+    }
+    while (rev) {
+        eio__attachment *a = rev;
+        rev = a->next;
+        attach_one(srv, a->fd, &a->req, a->sid);
+        free(a->req_storage);
+        free(a);
+    }
 }

@@ -122,8 +122,9 @@ int eio__query_int(const eio_request *r, const char *key, int *out)
     return found;
 }
 
-/* Deep copy of a request into one allocation owned by the session. */
-static void request_copy(eio_socket *s, const eio_request *r)
+/* Deep copy of a request into one allocation (returned; free it when done
+ * with *out). The body callbacks and descriptors are not kept. */
+char *eio__request_dup(const eio_request *r, eio_request *out)
 {
     size_t need = 0;
 #define STRSZ(x) ((x) ? strlen(x) + 1 : 1)
@@ -142,23 +143,23 @@ static void request_copy(eio_socket *s, const eio_request *r)
         (dst) = p;                                                                     \
         p += l_;                                                                       \
     } while (0)
-    s->req = *r;
-    COPY(s->req.method, r->method);
-    COPY(s->req.path, r->path);
-    COPY(s->req.query, r->query);
+    *out = *r;
+    COPY(out->method, r->method);
+    COPY(out->path, r->path);
+    COPY(out->query, r->query);
     for (size_t i = 0; i < r->n_headers; i++) {
         COPY(hdrs[i].name, r->headers[i].name);
         COPY(hdrs[i].value, r->headers[i].value);
     }
 #undef COPY
 #undef STRSZ
-    s->req.headers = hdrs;
-    s->req.read_body = NULL;
-    s->req.read_ctx = NULL;
-    s->req.content_length = -1;
-    s->req.conn_fd = -1;
-    s->req.wake_fd = -1;
-    s->req_storage = mem;
+    out->headers = hdrs;
+    out->read_body = NULL;
+    out->read_ctx = NULL;
+    out->content_length = -1;
+    out->conn_fd = -1;
+    out->wake_fd = -1;
+    return mem;
 }
 
 /* ---------------------------------------------------------------- lock and loop */
@@ -175,7 +176,7 @@ void eio_server_unlock(eio_server *srv)
     pthread_mutex_unlock(&srv->mu);
 }
 
-static void wake_loop(eio_server *srv)
+void eio__wake_loop(eio_server *srv)
 {
     uint64_t one = 1;
     ssize_t n = write(srv->evfd, &one, sizeof(one));
@@ -187,7 +188,7 @@ void eio__timer_set(eio_server *srv, eio__timer *t, uint64_t delay_ms)
     uint64_t deadline = eio__now_ms() + delay_ms;
     eio__heap_set(&srv->timers, t, deadline);
     if (deadline < srv->loop_deadline)
-        wake_loop(srv);
+        eio__wake_loop(srv);
 }
 
 void eio__timer_cancel(eio_server *srv, eio__timer *t)
@@ -230,6 +231,7 @@ static void *loop_main(void *arg)
                 uint64_t v;
                 ssize_t r = read(srv->evfd, &v, sizeof(v));
                 (void)r;
+                eio__run_attachments(srv);
                 continue;
             }
             eio__ws_handle_event(events[i].data.ptr, events[i].events);
@@ -308,6 +310,7 @@ eio_server *eio_server_new(const eio_options *opts, const eio_callbacks *cbs, vo
         srv->opts.cookie_same_site = srv->cookie_same_site;
     }
     pthread_mutex_init(&srv->mu, NULL);
+    pthread_mutex_init(&srv->attach_mu, NULL);
     struct rlimit rl;
     srv->fd_owned_len = 65536;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
@@ -354,9 +357,10 @@ void eio_server_free(eio_server *srv)
     eio_server_shutdown(srv);
     eio_server_lock(srv);
     srv->stop = 1;
-    wake_loop(srv);
+    eio__wake_loop(srv);
     pthread_mutex_unlock(&srv->mu);
     pthread_join(srv->thread, NULL);
+    eio__run_attachments(srv); /* closes what was handed over meanwhile */
     /* Connections still lingering are closed now. */
     while (srv->conns) {
         eio__ws_conn *c = srv->conns;
@@ -383,6 +387,7 @@ void eio_server_free(eio_server *srv)
     free(srv->cookie_path);
     free(srv->cookie_same_site);
     pthread_mutex_destroy(&srv->mu);
+    pthread_mutex_destroy(&srv->attach_mu);
     free(srv);
 }
 
@@ -500,7 +505,7 @@ eio_socket *eio__session_new(eio_server *srv, const eio_request *req, int versio
     eio__timer_init(&s->ping_timer, on_ping_timer);
     eio__timer_init(&s->timeout_timer, on_timeout_timer);
     eio__timer_init(&s->close_timer, on_close_timer);
-    request_copy(s, req);
+    s->req_storage = eio__request_dup(req, &s->req);
     if (srv->n_sessions + 1 > srv->map_cap / 4 * 3)
         map_grow(srv);
     size_t b = sid_hash(s->id) & (srv->map_cap - 1);

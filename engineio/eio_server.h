@@ -198,18 +198,15 @@ void eio_http_response_free(eio_http_response *r);
  * send (at most about a ping interval). Fills *resp; the caller writes it. */
 void eio_server_handle_http(eio_server *srv, const eio_request *req, eio_http_response *resp);
 
-/* Checks a WebSocket upgrade request as Node's engine.io verify() does.
- * Returns 0 if it may proceed, else -1 with *code set to the Engine.IO error
- * code, *message to a static string and *status to 400, 403 or 503. */
-int eio_server_verify_upgrade(eio_server *srv, const eio_request *req, int *code, int *status,
-                              const char **message);
-
-/* For an upgrade request that opens a new session (no sid in the query):
+/* Checks a WebSocket upgrade request as Node's engine.io verify() does. If it
+ * may proceed, returns 0; for a request that opens a new session (no sid),
  * writes a fresh session id into new_sid (else new_sid = "") and appends the
- * extra header lines of the 101 answer (Set-Cookie when the cookie option is
- * on), each ending in "\r\n", to out. */
-void eio_server_upgrade_headers(eio_server *srv, const eio_request *req, char new_sid[21],
-                                eio_buf *out);
+ * 101 answer's extra header lines (Set-Cookie with the cookie option), each
+ * ending in "\r\n", to headers. Else returns -1 with *code set to the
+ * Engine.IO error code, *message to a static string and *status to 400, 403
+ * or 503. Takes the lock once. */
+int eio_server_prepare_upgrade(eio_server *srv, const eio_request *req, int *code, int *status,
+                               const char **message, char new_sid[21], eio_buf *headers);
 
 /* 1 if fd is a socket the engine owns now (a WebSocket it was handed). Safe
  * without the lock, from any thread: a hint for finding a new connection's
@@ -217,9 +214,10 @@ void eio_server_upgrade_headers(eio_server *srv, const eio_request *req, char ne
 int eio_server_owns_fd(const eio_server *srv, int fd);
 
 /* Hands over a socket whose WebSocket handshake (101) has been written. The
- * engine owns fd from now on and closes it. req is the upgrade request (copied
- * where needed); new_sid is the id from eio_server_upgrade_headers. Returns 0,
- * or -1 if the socket was refused (it is closed then). */
+ * engine owns fd from now on and closes it. req is the upgrade request
+ * (copied); new_sid the id from eio_server_prepare_upgrade. The loop thread
+ * takes it in (without the caller waiting for the engine lock); a socket
+ * that cannot be used then (its session gone) is closed. Returns 0. */
 int eio_server_attach_websocket(eio_server *srv, int fd, const eio_request *req,
                                 const char *new_sid);
 

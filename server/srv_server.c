@@ -58,6 +58,8 @@ struct srv_server {
     int http_threads;
     int parked_gets;   /* atomic: GETs waiting in the engine */
     uint8_t *own_fds;  /* atomic bytes: our own non-client descriptors (eventfds) */
+    int max_fd;        /* the open-files limit, read at start */
+    int dummy_fd;      /* an unconnected socket that civetweb's numbers are pointed at */
     size_t own_fds_len;
 };
 
@@ -364,10 +366,7 @@ static int find_socket(const srv_server *s, const struct mg_request_info *ri)
     struct in_addr want;
     if (inet_pton(AF_INET, ri->remote_addr, &want) != 1)
         return -1;
-    struct rlimit rl;
-    int max = 1024;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        max = (int)rl.rlim_cur;
+    int max = s->max_fd;
     /* Two passes: the first skips the engine's own sockets (nearly all of
      * them when many clients are connected), the second does not, in case a
      * descriptor was reused while we looked. */
@@ -422,7 +421,10 @@ static int handle_upgrade(srv_server *s, struct mg_connection *conn)
     }
     int status = 400, code = 0;
     const char *message = NULL;
-    if (eio_server_verify_upgrade(s->engine, &v.req, &code, &status, &message) != 0) {
+    char new_sid[21];
+    eio_buf extra = EIO_BUF_INIT;
+    if (eio_server_prepare_upgrade(s->engine, &v.req, &code, &status, &message, new_sid,
+                                   &extra) != 0) {
         abort_upgrade(conn, status == 503 ? 503 : 400, message, NULL);
         return 1;
     }
@@ -430,33 +432,31 @@ static int handle_upgrade(srv_server *s, struct mg_connection *conn)
     const char *key = mg_get_header(conn, "Sec-WebSocket-Key");
     const char *version = mg_get_header(conn, "Sec-WebSocket-Version");
     char accept[29];
+    const char *refusal = NULL, *refusal_header = NULL;
+    int refusal_status = 400;
     if (strcmp(ri->request_method, "GET") != 0) {
-        abort_upgrade(conn, 405, "Invalid HTTP method", NULL);
-        return 1;
+        refusal = "Invalid HTTP method";
+        refusal_status = 405;
+    } else if (!upgrade || strcasecmp(upgrade, "websocket") != 0) {
+        refusal = "Invalid Upgrade header";
+    } else if (!key || eio_ws_accept_key(key, accept) != 0) {
+        refusal = "Missing or invalid Sec-WebSocket-Key header";
+    } else if (!version || (strcmp(version, "13") != 0 && strcmp(version, "8") != 0)) {
+        refusal = "Missing or invalid Sec-WebSocket-Version header";
+        refusal_header = "Sec-WebSocket-Version: 13, 8\r\n";
     }
-    if (!upgrade || strcasecmp(upgrade, "websocket") != 0) {
-        abort_upgrade(conn, 400, "Invalid Upgrade header", NULL);
-        return 1;
-    }
-    if (!key || eio_ws_accept_key(key, accept) != 0) {
-        abort_upgrade(conn, 400, "Missing or invalid Sec-WebSocket-Key header", NULL);
-        return 1;
-    }
-    if (!version || (strcmp(version, "13") != 0 && strcmp(version, "8") != 0)) {
-        abort_upgrade(conn, 400, "Missing or invalid Sec-WebSocket-Version header",
-                      "Sec-WebSocket-Version: 13, 8\r\n");
-        return 1;
-    }
-    int fd = find_socket(s, ri);
-    if (fd < 0) {
+    int fd = refusal ? -1 : find_socket(s, ri);
+    if (!refusal && fd < 0) {
         srv_log(SRV_LOG_ERROR, "WebSocket upgrade from %s:%d: socket not found", ri->remote_addr,
                 ri->remote_port);
-        abort_upgrade(conn, 500, "Internal Server Error", NULL);
+        refusal = "Internal Server Error";
+        refusal_status = 500;
+    }
+    if (refusal) {
+        eio_buf_free(&extra);
+        abort_upgrade(conn, refusal_status, refusal, refusal_header);
         return 1;
     }
-    char new_sid[21];
-    eio_buf extra = EIO_BUF_INIT;
-    eio_server_upgrade_headers(s->engine, &v.req, new_sid, &extra);
     mg_printf(conn,
               "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
               "Sec-WebSocket-Accept: %s\r\n%.*s\r\n",
@@ -465,16 +465,12 @@ static int handle_upgrade(srv_server *s, struct mg_connection *conn)
     /* Take the socket: ours is a duplicate; civetweb's number now names a
      * fresh unconnected socket, which is all civetweb will shut down and close. */
     int mine = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    int dummy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (mine < 0 || dummy < 0 || dup2(dummy, fd) < 0) {
+    if (mine < 0 || dup2(s->dummy_fd, fd) < 0) {
         srv_log(SRV_LOG_ERROR, "WebSocket takeover failed: %s", strerror(errno));
         if (mine >= 0)
             close(mine);
-        if (dummy >= 0)
-            close(dummy);
         return 1;
     }
-    close(dummy);
     eio_server_attach_websocket(s->engine, mine, &v.req, new_sid);
     return 1;
 }
@@ -616,6 +612,7 @@ static void check_fd_limit(srv_server *s)
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
     }
+    s->max_fd = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 22) ? (1 << 22) : (int)rl.rlim_cur;
     size_t need = s->opts.max_clients + 64;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
         size_t can = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
@@ -629,7 +626,11 @@ static void check_fd_limit(srv_server *s)
 
 int srv_start(srv_server *s)
 {
+    s->max_fd = 1024;
     check_fd_limit(s);
+    s->dummy_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->dummy_fd >= 0 && (size_t)s->dummy_fd < s->own_fds_len)
+        s->own_fds[s->dummy_fd] = 1;
     /* A waiting long-poll holds a worker: size the pool for every client on
      * polling, up to a bound that keeps memory sane (WebSocket clients hold no
      * worker at all). */
@@ -766,6 +767,8 @@ void srv_free(srv_server *s)
         free(r->body);
         free(r);
     }
+    if (s->dummy_fd > 0)
+        close(s->dummy_fd);
     free(s->own_fds);
     free(s->path);
     free(s->route);
