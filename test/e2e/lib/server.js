@@ -42,11 +42,27 @@ function freePort() {
  * (another process may have taken the port in between).
  */
 async function startServer(args = [], { readyTimeout = 10000 * SLOW } = {}) {
+  return startBinary(BINARY, args, { readyTimeout, label: 'eio-echo', path: EIO_PATH, slow: SLOW });
+}
+
+/**
+ * Spawns `bin` with `--port <free port>` and `args` and resolves once it
+ * printed its "listening on" banner; retries on a new port (3 attempts) if the
+ * process exits before that. Options:
+ *   readyTimeout  ms to wait for the banner (required)
+ *   label         name in the "died during the tests" message
+ *   path          URL path the returned object advertises (server.path)
+ *   slow          factor of stop()'s default timeout (5000 ms * slow)
+ *   fields        extra properties put first in the returned object
+ * The returned object works with request/handshake/poll/post and
+ * lib/ws.js's rawConnect/rawOpen/wsClient (host, port, path, httpUrl, wsUrl).
+ */
+async function startBinary(bin, args, opts) {
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      return await spawnServer(port, args, readyTimeout);
+      return await spawnBinary(bin, port, args, opts);
     } catch (err) {
       lastError = err;
       if (!err.earlyExit) break;
@@ -55,9 +71,9 @@ async function startServer(args = [], { readyTimeout = 10000 * SLOW } = {}) {
   throw lastError;
 }
 
-function spawnServer(port, args, readyTimeout) {
+function spawnBinary(bin, port, args, { readyTimeout, label, path: urlPath, slow = 1, fields = {} }) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BINARY, ['--port', String(port), ...args], {
+    const proc = spawn(bin, ['--port', String(port), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -73,7 +89,7 @@ function spawnServer(port, args, readyTimeout) {
     });
     proc.on('error', (err) => {
       clearTimeout(timer);
-      if (!ready) reject(new Error(`cannot start ${BINARY}: ${err.message}`));
+      if (!ready) reject(new Error(`cannot start ${bin}: ${err.message}`));
     });
     proc.stdout.setEncoding('utf8');
     proc.stderr.setEncoding('utf8');
@@ -91,26 +107,28 @@ function spawnServer(port, args, readyTimeout) {
     exited.then(({ code, signal }) => {
       if (ready) {
         if (!stopping) {
-          console.error(`# eio-echo (port ${port}, args ${JSON.stringify(args)}) died during the tests: code ${code}, signal ${signal}\n# stderr: ${stderr.split('\n').join('\n# ')}`);
+          console.error(`# ${label} (port ${port}, args ${JSON.stringify(args)}) died during the tests: code ${code}, signal ${signal}\n# stderr: ${stderr.split('\n').join('\n# ')}`);
         }
         return;
       }
       clearTimeout(timer);
       const err = new Error(
-        `${BINARY} exited before listening (code ${code}, signal ${signal})\nstdout: ${stdout}\nstderr: ${stderr}`,
+        `${bin} exited before listening (code ${code}, signal ${signal})\nstdout: ${stdout}\nstderr: ${stderr}`,
       );
       err.earlyExit = true;
       reject(err);
     });
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`${BINARY} did not print "listening on" within ${readyTimeout} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`${bin} did not print "listening on" within ${readyTimeout} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, readyTimeout);
 
-    const server = {
+    // `fields` first, then these (an object spread in the literal would
+    // move the getters after the plain properties).
+    const server = Object.defineProperties({ ...fields }, Object.getOwnPropertyDescriptors({
       port,
       host: HOST,
-      path: EIO_PATH,
+      path: urlPath,
       proc,
       args,
       exited,
@@ -125,7 +143,7 @@ function spawnServer(port, args, readyTimeout) {
        * Sends `signal` and waits up to `timeout` ms for the exit; kills with
        * SIGKILL after that. Resolves { code, signal, timedOut }.
        */
-      async stop({ signal = 'SIGTERM', timeout = 5000 * SLOW } = {}) {
+      async stop({ signal = 'SIGTERM', timeout = 5000 * slow } = {}) {
         if (exitInfo) return { ...exitInfo, timedOut: false };
         stopping = true;
         proc.kill(signal);
@@ -140,7 +158,7 @@ function spawnServer(port, args, readyTimeout) {
         const e = await exited;
         return { ...e, timedOut: true };
       },
-    };
+    }));
   });
 }
 
@@ -150,6 +168,21 @@ function assertNoSanitizerReport(server) {
   for (const marker of ['AddressSanitizer', 'LeakSanitizer', 'UndefinedBehaviorSanitizer', 'runtime error:']) {
     assert.ok(!err.includes(marker), `sanitizer report in server stderr:\n${err}`);
   }
+}
+
+/**
+ * Stops a server started by startBinary with SIGTERM and asserts that it was
+ * still running, exited 0 in time, and left no sanitizer report. `label`
+ * names it in the messages.
+ */
+async function stopAndCheckAs(server, label) {
+  const wasRunning = server.exitInfo === null;
+  const res = await server.stop();
+  assert.ok(wasRunning, `${label} had died during the tests: ${JSON.stringify(server.exitInfo)}\nstderr: ${server.stderr}`);
+  assert.equal(res.timedOut, false, `${label} did not exit within the time limit after SIGTERM`);
+  assert.deepEqual({ code: res.code, signal: res.signal }, { code: 0, signal: null },
+    `${label} exit after SIGTERM\nstderr: ${server.stderr}`);
+  assertNoSanitizerReport(server);
 }
 
 /**
@@ -165,13 +198,7 @@ function useServer(args = [], opts = {}) {
   });
   after(async () => {
     if (!ctx.stop) return;
-    const wasRunning = ctx.exitInfo === null;
-    const res = await ctx.stop();
-    assert.ok(wasRunning, `server had died during the tests: ${JSON.stringify(ctx.exitInfo)}\nstderr: ${ctx.stderr}`);
-    assert.equal(res.timedOut, false, 'server did not exit within the time limit after SIGTERM');
-    assert.deepEqual({ code: res.code, signal: res.signal }, { code: 0, signal: null },
-      `server exit after SIGTERM\nstderr: ${ctx.stderr}`);
-    assertNoSanitizerReport(ctx);
+    await stopAndCheckAs(ctx, 'server');
   });
   return ctx;
 }
@@ -426,8 +453,10 @@ module.exports = {
   sleep,
   freePort,
   startServer,
+  startBinary,
   useServer,
   assertNoSanitizerReport,
+  stopAndCheckAs,
   request,
   assertEioError,
   SEP,

@@ -1,7 +1,7 @@
 'use strict';
 // Helpers for the Socket.IO end-to-end tests: starting build/sio-echo and
-// build/sio-test (a variant of lib/server.js's startServer for another binary
-// and the /socket.io/ path), the three official clients (socket.io-client
+// build/sio-test (lib/server.js's startBinary for another binary and the
+// /socket.io/ path), the three official clients (socket.io-client
 // 4.x, 3.x, 2.x) behind one promise-based interface, and raw Socket.IO over
 // a raw Engine.IO WebSocket or long-polling session.
 //
@@ -9,12 +9,11 @@
 // directory, which the runner sets to test/e2e), else build/ at the top of
 // the repository.
 
-const { spawn } = require('node:child_process');
 const path = require('node:path');
 const assert = require('node:assert/strict');
 const { before, after } = require('node:test');
 const {
-  HOST, freePort, sleep, assertNoSanitizerReport, handshake, poll, post, decodeV4, decodeV3, SEP,
+  startBinary, stopAndCheckAs, sleep, handshake, poll, post, decodeV4, decodeV3, SEP,
 } = require('./server');
 const { rawOpen } = require('./ws');
 
@@ -32,116 +31,21 @@ function binary(name) {
 // ---------------------------------------------------------------- servers
 
 /**
- * Spawns build/<name> (sio-echo or sio-test) with `args` on a free port and
- * resolves once it printed its "listening on" banner. The returned object
- * works with lib/server.js's request/handshake/poll/post and lib/ws.js's
- * rawConnect/rawOpen/wsClient (host, port, path, httpUrl, wsUrl).
+ * Spawns build/<name> (sio-echo, sio-test or chat) with `args` on a free port
+ * and resolves once it printed its "listening on" banner (lib/server.js's
+ * startBinary, with the /socket.io/ path and a `name` property). The returned
+ * object works with lib/server.js's request/handshake/poll/post and
+ * lib/ws.js's rawConnect/rawOpen/wsClient (host, port, path, httpUrl, wsUrl).
  */
 async function startSio(name, args = [], { readyTimeout = 10000 * SLOW } = {}) {
-  let lastError;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    try {
-      return await spawnSio(name, port, args, readyTimeout);
-    } catch (err) {
-      lastError = err;
-      if (!err.earlyExit) break;
-    }
-  }
-  throw lastError;
-}
-
-function spawnSio(name, port, args, readyTimeout) {
-  const bin = binary(name);
-  return new Promise((resolve, reject) => {
-    const proc = spawn(bin, ['--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let ready = false;
-    let exitInfo = null;
-    let stopping = false;
-    const exited = new Promise((res) => {
-      proc.on('exit', (code, signal) => {
-        exitInfo = { code, signal };
-        res(exitInfo);
-      });
-    });
-    proc.on('error', (err) => {
-      clearTimeout(timer);
-      if (!ready) reject(new Error(`cannot start ${bin}: ${err.message}`));
-    });
-    proc.stdout.setEncoding('utf8');
-    proc.stderr.setEncoding('utf8');
-    proc.stdout.on('data', (d) => {
-      stdout += d;
-      if (!ready && stdout.includes('listening on')) {
-        ready = true;
-        clearTimeout(timer);
-        resolve(server);
-      }
-    });
-    proc.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    exited.then(({ code, signal }) => {
-      if (ready) {
-        if (!stopping) {
-          console.error(`# ${name} (port ${port}, args ${JSON.stringify(args)}) died during the tests: code ${code}, signal ${signal}\n# stderr: ${stderr.split('\n').join('\n# ')}`);
-        }
-        return;
-      }
-      clearTimeout(timer);
-      const err = new Error(`${bin} exited before listening (code ${code}, signal ${signal})\nstdout: ${stdout}\nstderr: ${stderr}`);
-      err.earlyExit = true;
-      reject(err);
-    });
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`${bin} did not print "listening on" within ${readyTimeout} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, readyTimeout);
-
-    const server = {
-      name,
-      port,
-      host: HOST,
-      path: SIO_PATH,
-      proc,
-      args,
-      exited,
-      get stdout() { return stdout; },
-      get stderr() { return stderr; },
-      get exitInfo() { return exitInfo; },
-      expectExit() { stopping = true; },
-      httpUrl: `http://${HOST}:${port}`,
-      wsUrl: `ws://${HOST}:${port}`,
-      async stop({ signal = 'SIGTERM', timeout = 5000 * SLOW } = {}) {
-        if (exitInfo) return { ...exitInfo, timedOut: false };
-        stopping = true;
-        proc.kill(signal);
-        let t;
-        const res = await Promise.race([
-          exited.then((e) => ({ ...e, timedOut: false })),
-          new Promise((r) => { t = setTimeout(() => r(null), timeout); }),
-        ]);
-        clearTimeout(t);
-        if (res) return res;
-        proc.kill('SIGKILL');
-        const e = await exited;
-        return { ...e, timedOut: true };
-      },
-    };
+  return startBinary(binary(name), args, {
+    readyTimeout, label: name, path: SIO_PATH, slow: SLOW, fields: { name },
   });
 }
 
 /** Asserts that a server stopped by SIGTERM exited 0, in time, without a sanitizer report. */
 async function stopAndCheck(server) {
-  const wasRunning = server.exitInfo === null;
-  const res = await server.stop();
-  assert.ok(wasRunning, `${server.name} had died during the tests: ${JSON.stringify(server.exitInfo)}\nstderr: ${server.stderr}`);
-  assert.equal(res.timedOut, false, `${server.name} did not exit within the time limit after SIGTERM`);
-  assert.deepEqual({ code: res.code, signal: res.signal }, { code: 0, signal: null },
-    `${server.name} exit after SIGTERM\nstderr: ${server.stderr}`);
-  assertNoSanitizerReport(server);
+  await stopAndCheckAs(server, server.name);
 }
 
 /**
