@@ -57,11 +57,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PRE_MAX 96          /* bytes kept of each received message */
-#define OUT_CAP 1024        /* pending output per connection (clients) */
+#define PRE_MAX   96        /* bytes kept of each received message */
+#define OUT_CAP   1024      /* pending output per connection (clients) */
 #define RBUF_SIZE (1 << 18) /* one shared read buffer */
 #define MAX_FRAME (1 << 20) /* largest frame we send */
-#define HB 8192             /* histogram buckets */
+#define HB        8192      /* histogram buckets */
 
 /* ------------------------------------------------------------------ time */
 
@@ -156,8 +156,8 @@ typedef struct conn {
     uint64_t sent_ns; /* when the awaited message was sent (or the cycle began) */
     uint64_t recv;    /* broadcasts received */
     uint64_t last_seq;
-    uint64_t gaps;    /* broadcasts skipped or out of order */
-    pext *px;         /* polling clients only */
+    uint64_t gaps; /* broadcasts skipped or out of order */
+    pext *px;      /* polling clients only */
 } conn;
 
 static struct {
@@ -345,8 +345,8 @@ static int conn_write(conn *c, const void *data, size_t len)
 static void conn_flush(conn *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w =
+            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
@@ -598,16 +598,10 @@ static void on_message(conn *c, const char *p, size_t len)
             conn_write(c, G.f_nsp, G.f_nsp_len);
         }
         return;
-    case '2': /* ping */
-        conn_write(c, G.f_pong, G.f_pong_len);
-        return;
-    case '1': /* close */
-        conn_lost(c, 1);
-        return;
-    case '4':
-        break;
-    default:
-        return;
+    case '2': /* ping */ conn_write(c, G.f_pong, G.f_pong_len); return;
+    case '1': /* close */ conn_lost(c, 1); return;
+    case '4': break;
+    default: return;
     }
     if (len < 2)
         return;
@@ -630,9 +624,7 @@ static void on_message(conn *c, const char *p, size_t len)
         note_error("namespace connect refused", NULL);
         conn_lost(c, 0);
         return;
-    case '1':
-        conn_lost(c, 1);
-        return;
+    case '1': conn_lost(c, 1); return;
     }
 }
 
@@ -641,9 +633,7 @@ static void on_frame_end(conn *c)
     switch (c->opcode) {
     case 0:
     case 1:
-    case 2:
-        on_message(c, c->pre, c->pre_len);
-        break;
+    case 2: on_message(c, c->pre, c->pre_len); break;
     case 8: /* close: ours answered (wait for the TCP end), or the server's */
         if (c->state != ST_CLOSING)
             conn_lost(c, 1);
@@ -653,8 +643,7 @@ static void on_frame_end(conn *c)
         conn_write(c, f, ws_frame(f, 10, c->pre, c->pre_len));
         break;
     }
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -668,8 +657,8 @@ static void ws_feed(conn *c, const uint8_t *d, size_t n)
                 if (c->pre_len < PRE_MAX)
                     c->pre[c->pre_len++] = (char)*d;
                 c->http_match = (*d == (uint8_t)crlf2[c->http_match]) ? (uint8_t)(c->http_match + 1)
-                                : (*d == '\r')                         ? 1
-                                                                       : 0;
+                                : (*d == '\r')                        ? 1
+                                                                      : 0;
                 d++;
                 n--;
                 if (c->http_match == 4)
@@ -694,7 +683,10 @@ static void ws_feed(conn *c, const uint8_t *d, size_t n)
                 n--;
                 if (c->hdr_have == 2) {
                     uint8_t l7 = c->hdr[1] & 0x7f;
-                    c->hdr_need = (uint8_t)(2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) +
+                    c->hdr_need = (uint8_t)(2 +
+                                            (l7 == 126   ? 2
+                                             : l7 == 127 ? 8
+                                                         : 0) +
                                             ((c->hdr[1] & 0x80) ? 4 : 0));
                 }
             }
@@ -851,16 +843,10 @@ static void poll_packet(pext *x, const char *p, size_t len)
         return;
     }
     switch (p[0]) {
-    case '2':
-        x->want_pong = 1;
-        return;
-    case '1':
-        conn_lost(c, 1);
-        return;
-    case '4':
-        break;
-    default:
-        return;
+    case '2': x->want_pong = 1; return;
+    case '1': conn_lost(c, 1); return;
+    case '4': break;
+    default: return;
     }
     if (len < 2)
         return;
@@ -912,8 +898,8 @@ static void http_feed(conn *c, const uint8_t *d, size_t n)
                 if (r->hdr_len < sizeof(r->hdr) - 1)
                     r->hdr[r->hdr_len++] = (char)*d;
                 c->http_match = (*d == (uint8_t)crlf2[c->http_match]) ? (uint8_t)(c->http_match + 1)
-                                : (*d == '\r')                         ? 1
-                                                                       : 0;
+                                : (*d == '\r')                        ? 1
+                                                                      : 0;
                 d++;
                 n--;
                 if (c->http_match == 4)
@@ -1209,8 +1195,8 @@ static int scen_echo(size_t clients, double secs, int polling)
     printf("%s clients=%zu secs=%.0f acks=%llu acks/s=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f "
            "lost=%zu errors=%zu%s%s%s\n",
            name, clients, secs, (unsigned long long)acks, rate, hpct(&S.h1, 0.50),
-           hpct(&S.h1, 0.99), S.h1.max / 1000.0, G.lost, G.errors,
-           G.errors ? " last_error=\"" : "", G.last_error, G.errors ? "\"" : "");
+           hpct(&S.h1, 0.99), S.h1.max / 1000.0, G.lost, G.errors, G.errors ? " last_error=\"" : "",
+           G.last_error, G.errors ? "\"" : "");
     return ok ? 0 : 1;
 }
 
@@ -1439,9 +1425,9 @@ static int scen_handshake(double secs)
     tick_fn = NULL;
     printf("handshake secs=%.0f concurrency=%zu handshakes=%llu per_s=%.0f p50_ms=%.2f "
            "p99_ms=%.2f failed=%zu errors=%zu%s%s%s\n",
-           secs, n, (unsigned long long)done, (double)done / secs_between(t0, t1),
-           hpct(&S.h1, 0.5), hpct(&S.h1, 0.99), failed, G.errors,
-           G.errors ? " last_error=\"" : "", G.last_error, G.errors ? "\"" : "");
+           secs, n, (unsigned long long)done, (double)done / secs_between(t0, t1), hpct(&S.h1, 0.5),
+           hpct(&S.h1, 0.99), failed, G.errors, G.errors ? " last_error=\"" : "", G.last_error,
+           G.errors ? "\"" : "");
     return done > 0 && failed == 0 ? 0 : 1;
 }
 
@@ -1491,12 +1477,19 @@ int main(int argc, char **argv)
     G.secs_opt = 8;
     G.slow_rcvbuf = 65536;
     static const struct option lo[] = {
-        {"port", required_argument, NULL, 'p'},       {"host", required_argument, NULL, 'H'},
-        {"pid", required_argument, NULL, 'P'},        {"inflight", required_argument, NULL, 'i'},
-        {"timeout", required_argument, NULL, 't'},    {"warmup", required_argument, NULL, 'w'},
-        {"hold", required_argument, NULL, 'o'},       {"payload", required_argument, NULL, 'b'},
-        {"concurrency", required_argument, NULL, 'c'}, {"secs", required_argument, NULL, 's'},
-        {"slow-rcvbuf", required_argument, NULL, 'r'}, {"spin", no_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+        {"port", required_argument, NULL, 'p'},
+        {"host", required_argument, NULL, 'H'},
+        {"pid", required_argument, NULL, 'P'},
+        {"inflight", required_argument, NULL, 'i'},
+        {"timeout", required_argument, NULL, 't'},
+        {"warmup", required_argument, NULL, 'w'},
+        {"hold", required_argument, NULL, 'o'},
+        {"payload", required_argument, NULL, 'b'},
+        {"concurrency", required_argument, NULL, 'c'},
+        {"secs", required_argument, NULL, 's'},
+        {"slow-rcvbuf", required_argument, NULL, 'r'},
+        {"spin", no_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int ch, payload_set = 0;
@@ -1509,7 +1502,10 @@ int main(int argc, char **argv)
         case 't': G.hard_timeout = atof(optarg); break;
         case 'w': G.warmup = atof(optarg); break;
         case 'o': G.hold = atof(optarg); break;
-        case 'b': G.payload = strtoul(optarg, NULL, 10); payload_set = 1; break;
+        case 'b':
+            G.payload = strtoul(optarg, NULL, 10);
+            payload_set = 1;
+            break;
         case 'c': G.concurrency = atoi(optarg); break;
         case 's': G.secs_opt = atof(optarg); break;
         case 'r': G.slow_rcvbuf = atoi(optarg); break;

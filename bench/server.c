@@ -94,8 +94,8 @@ int main(int argc, char **argv)
         case 'n': o.srv.max_clients = strtoul(optarg, NULL, 10); break;
         case 'q': o.sio.engine.max_send_queue = strtoul(optarg, NULL, 10); break;
         case 'l':
-            o.srv.log_level = !strcmp(optarg, "error")  ? SRV_LOG_ERROR
-                              : !strcmp(optarg, "warn") ? SRV_LOG_WARN
+            o.srv.log_level = !strcmp(optarg, "error")   ? SRV_LOG_ERROR
+                              : !strcmp(optarg, "warn")  ? SRV_LOG_WARN
                               : !strcmp(optarg, "debug") ? SRV_LOG_DEBUG
                                                          : SRV_LOG_INFO;
             break;

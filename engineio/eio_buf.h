@@ -19,7 +19,10 @@ typedef struct eio_buf {
     size_t cap;
 } eio_buf;
 
-#define EIO_BUF_INIT {NULL, 0, 0}
+#define EIO_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Makes room for at least `extra` more bytes and returns a pointer to the end
  * of the data; the caller writes there and then calls eio_buf_advance. */
@@ -32,14 +35,14 @@ void eio_buf_append_str(eio_buf *b, const char *s);
 void eio_buf_append_uint(eio_buf *b, uint64_t v);
 /* Removes the first n bytes (n <= len). */
 void eio_buf_consume(eio_buf *b, size_t n);
-void eio_buf_reset(eio_buf *b);        /* len = 0, keeps the memory */
-void eio_buf_free(eio_buf *b);         /* frees the memory, back to EIO_BUF_INIT */
+void eio_buf_reset(eio_buf *b); /* len = 0, keeps the memory */
+void eio_buf_free(eio_buf *b);  /* frees the memory, back to EIO_BUF_INIT */
 /* Writes a terminating NUL after the data (not counted in len) and returns data. */
 char *eio_buf_cstr(eio_buf *b);
 
 /* Aborts the process with a message: used on allocation failure. */
 void eio_oom(void);
-void *eio_malloc(size_t n);            /* never returns NULL */
+void *eio_malloc(size_t n); /* never returns NULL */
 void *eio_calloc(size_t n, size_t size);
 void *eio_realloc(void *p, size_t n);
 char *eio_strdup(const char *s);

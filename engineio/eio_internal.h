@@ -58,9 +58,9 @@ struct eio_message {
 
 /* A packet waiting in a session's queue (used while on polling). */
 typedef struct eio__out {
-    uint8_t type;      /* EIO_PACKET_* */
-    uint8_t probe;     /* data is "probe" (pong probe) */
-    eio_message *msg;  /* for EIO_PACKET_MESSAGE and OPEN (its JSON); owned ref */
+    uint8_t type;     /* EIO_PACKET_* */
+    uint8_t probe;    /* data is "probe" (pong probe) */
+    eio_message *msg; /* for EIO_PACKET_MESSAGE and OPEN (its JSON); owned ref */
 } eio__out;
 
 /* ---- WebSocket connections (eio_websocket.c) ---- */
@@ -75,21 +75,21 @@ typedef struct eio__ws_conn {
     eio_server *srv;
     int fd;
     int state;
-    int version;               /* 3 or 4 */
-    eio_socket *session;       /* NULL once detached */
-    int is_probe;              /* upgrading a polling session, not yet switched */
-    int epollout;              /* registered for EPOLLOUT */
-    int dirty;                 /* on srv->dirty list */
-    int shut_wr;               /* FIN sent */
+    int version;         /* 3 or 4 */
+    eio_socket *session; /* NULL once detached */
+    int is_probe;        /* upgrading a polling session, not yet switched */
+    int epollout;        /* registered for EPOLLOUT */
+    int dirty;           /* on srv->dirty list */
+    int shut_wr;         /* FIN sent */
     struct eio__ws_conn *dirty_next;
     struct eio__ws_conn *prev, *next; /* srv->conns */
-    eio_buf rbuf;              /* bytes of an incomplete frame */
+    eio_buf rbuf;                     /* bytes of an incomplete frame */
     eio_ws_assembler assembler;
-    eio__wq_item *wq;          /* ring of frames to write */
+    eio__wq_item *wq; /* ring of frames to write */
     size_t wq_head, wq_len, wq_cap;
     size_t queued_bytes;
-    eio__timer linger_timer;   /* closing: give up waiting for the peer */
-    eio__timer upgrade_timer;  /* probe: upgradeTimeout */
+    eio__timer linger_timer;  /* closing: give up waiting for the peer */
+    eio__timer upgrade_timer; /* probe: upgradeTimeout */
 } eio__ws_conn;
 
 /* ---- sessions ---- */
@@ -99,8 +99,8 @@ enum { EIO__S_OPEN, EIO__S_CLOSING, EIO__S_CLOSED };
 
 /* A long-polling GET waiting for packets: lives on the worker's stack. */
 typedef struct eio__poll_waiter {
-    pthread_cond_t cond;  /* used when wake_fd < 0 */
-    int wake_fd;          /* eventfd of the waiting thread, or -1 */
+    pthread_cond_t cond; /* used when wake_fd < 0 */
+    int wake_fd;         /* eventfd of the waiting thread, or -1 */
     int done;
 } eio__poll_waiter;
 
@@ -108,17 +108,17 @@ struct eio_socket {
     eio_server *srv;
     char id[21];
     int refs;
-    int version;          /* 3 or 4 */
-    int transport;        /* EIO_TRANSPORT_* */
-    int state;            /* EIO__S_* */
-    int upgrading;        /* a probe WebSocket answered 3probe */
+    int version;   /* 3 or 4 */
+    int transport; /* EIO_TRANSPORT_* */
+    int state;     /* EIO__S_* */
+    int upgrading; /* a probe WebSocket answered 3probe */
     int upgraded;
-    int supports_binary;  /* v3 polling: no b64=1 and not JSONP */
-    char *jsonp;          /* v3 JSONP index, NULL if not JSONP */
+    int supports_binary;      /* v3 polling: no b64=1 and not JSONP */
+    char *jsonp;              /* v3 JSONP index, NULL if not JSONP */
     const char *close_reason; /* set when CLOSING */
-    int close_pending;    /* on srv->pending_close (closed at a safe point) */
+    int close_pending;        /* on srv->pending_close (closed at a safe point) */
     struct eio_socket *pending_next;
-    struct eio_socket *map_next;  /* session table chain */
+    struct eio_socket *map_next;    /* session table chain */
     struct eio_socket *prev, *next; /* srv->sessions list */
     /* outgoing packets while on polling */
     eio__out *outq;
@@ -126,12 +126,12 @@ struct eio_socket {
     size_t outq_bytes;
     eio__poll_waiter *get_waiter; /* pending GET */
     int post_busy;
-    eio__ws_conn *ws;     /* transport when on WebSocket */
-    eio__ws_conn *probe;  /* upgrading connection */
+    eio__ws_conn *ws;         /* transport when on WebSocket */
+    eio__ws_conn *probe;      /* upgrading connection */
     eio__timer ping_timer;    /* v4: send the next ping */
     eio__timer timeout_timer; /* no pong (v4) / no ping (v3) in time */
     eio__timer close_timer;   /* polling close waiting for a GET */
-    eio_request req;      /* handshake, deep copy */
+    eio_request req;          /* handshake, deep copy */
     char *req_storage;
     void *user_data;
 };
@@ -145,32 +145,32 @@ struct eio_server {
     pthread_mutex_t mu;
     pthread_t thread;
     int epfd;
-    int evfd;                 /* wakes the loop */
-    int stop;                 /* loop thread should exit */
-    int shutting_down;        /* refuse new sessions */
-    uint64_t loop_deadline;   /* what the loop waits for; UINT64_MAX: none */
+    int evfd;               /* wakes the loop */
+    int stop;               /* loop thread should exit */
+    int shutting_down;      /* refuse new sessions */
+    uint64_t loop_deadline; /* what the loop waits for; UINT64_MAX: none */
 
-    eio_socket **map;         /* session table: sid -> session */
+    eio_socket **map; /* session table: sid -> session */
     size_t map_cap, n_sessions;
-    eio_socket *sessions;     /* every open session */
-    eio__ws_conn *conns;      /* every WebSocket connection */
-    eio__ws_conn *dirty;      /* connections with frames to write */
-    eio__ws_conn *zombies;    /* closed, to free at the end of the iteration */
-    eio_socket *pending_close; /* overflowed sessions to close at a safe point */
-    pthread_mutex_t attach_mu;  /* guards `attachments` only (not the engine lock) */
+    eio_socket *sessions;                /* every open session */
+    eio__ws_conn *conns;                 /* every WebSocket connection */
+    eio__ws_conn *dirty;                 /* connections with frames to write */
+    eio__ws_conn *zombies;               /* closed, to free at the end of the iteration */
+    eio_socket *pending_close;           /* overflowed sessions to close at a safe point */
+    pthread_mutex_t attach_mu;           /* guards `attachments` only (not the engine lock) */
     struct eio__attachment *attachments; /* upgraded sockets waiting for the loop */
     eio__timer_heap timers;
-    uint8_t *fd_owned;        /* atomic bytes: 1 for descriptors the engine owns */
+    uint8_t *fd_owned; /* atomic bytes: 1 for descriptors the engine owns */
     size_t fd_owned_len;
-    eio_buf read_buf;         /* loop thread's read buffer */
-    eio_buf scratch;          /* decode scratch */
+    eio_buf read_buf;                                   /* loop thread's read buffer */
+    eio_buf scratch;                                    /* decode scratch */
     eio_frame *f_ping, *f_pong, *f_noop, *f_pong_probe; /* WebSocket control frames */
 };
 
 /* An upgraded socket handed over by an HTTP worker, for the loop thread. */
 typedef struct eio__attachment {
     int fd;
-    eio_request req;      /* deep copy */
+    eio_request req; /* deep copy */
     char *req_storage;
     char sid[21];
     struct eio__attachment *next;
@@ -185,8 +185,8 @@ void eio__log(eio_server *srv, int level, const char *fmt, ...)
 void eio__timer_set(eio_server *srv, eio__timer *t, uint64_t delay_ms);
 void eio__timer_cancel(eio_server *srv, eio__timer *t);
 eio_socket *eio__session_find(eio_server *srv, const char *sid);
-eio_socket *eio__session_new(eio_server *srv, const eio_request *req, int version,
-                             int transport, const char *sid);
+eio_socket *eio__session_new(eio_server *srv, const eio_request *req, int version, int transport,
+                             const char *sid);
 void eio__session_opened(eio_socket *s);
 void eio__session_unref(eio_socket *s);
 void eio__session_close(eio_socket *s, const char *reason);

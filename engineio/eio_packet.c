@@ -19,24 +19,19 @@
 
 #include "eio_utf8.h"
 
-#define RECORD_SEPARATOR 0x1e
-#define V3_BINARY_LENGTH_END 0xff
+#define RECORD_SEPARATOR      0x1e
+#define V3_BINARY_LENGTH_END  0xff
 #define V3_BINARY_KIND_STRING 0
 #define V3_BINARY_KIND_BINARY 1
 
 const char *eio_strerror(int err)
 {
     switch (err) {
-    case EIO_OK:
-        return "success";
-    case EIO_ERR_PARSE:
-        return "malformed packet or payload";
-    case EIO_ERR_TOO_LARGE:
-        return "over a size limit";
-    case EIO_ERR_UTF8:
-        return "text that is not valid UTF-8";
-    default:
-        return "unknown error";
+    case EIO_OK: return "success";
+    case EIO_ERR_PARSE: return "malformed packet or payload";
+    case EIO_ERR_TOO_LARGE: return "over a size limit";
+    case EIO_ERR_UTF8: return "text that is not valid UTF-8";
+    default: return "unknown error";
     }
 }
 
@@ -404,18 +399,10 @@ int eio_payload_next(eio_payload_reader *r, eio_packet *out)
         return r->error;
     int rc;
     switch (r->format) {
-    case EIO_PAYLOAD_V4:
-        rc = next_v4(r, out);
-        break;
-    case EIO_PAYLOAD_V3_TEXT:
-        rc = next_v3_text(r, out);
-        break;
-    case EIO_PAYLOAD_V3_BINARY:
-        rc = next_v3_binary(r, out);
-        break;
-    default:
-        rc = EIO_ERR_PARSE;
-        break;
+    case EIO_PAYLOAD_V4: rc = next_v4(r, out); break;
+    case EIO_PAYLOAD_V3_TEXT: rc = next_v3_text(r, out); break;
+    case EIO_PAYLOAD_V3_BINARY: rc = next_v3_binary(r, out); break;
+    default: rc = EIO_ERR_PARSE; break;
     }
     if (rc < 0)
         r->error = rc;

@@ -95,13 +95,13 @@ void eio_packet_encode_text(int version, const eio_packet *p, eio_buf *out);
  * Create with eio_payload_reader_init, call eio_payload_next until it returns 0
  * (end) or a negative error; eio_payload_reader_free releases the scratch. */
 typedef struct eio_payload_reader {
-    int version;               /* 3 or 4 */
+    int version; /* 3 or 4 */
     eio_payload_format format;
     const uint8_t *buf;
     size_t len;
     size_t pos;
-    int error;                 /* sticky: once an error is returned, always returned */
-    eio_buf scratch;           /* holds base64-decoded bytes of the current packet */
+    int error;       /* sticky: once an error is returned, always returned */
+    eio_buf scratch; /* holds base64-decoded bytes of the current packet */
 } eio_payload_reader;
 
 void eio_payload_reader_init(eio_payload_reader *r, int version, eio_payload_format format,

@@ -238,7 +238,8 @@ static void serve_post(eio_server *srv, eio_socket *s, const eio_request *req,
                        eio_http_response *resp)
 {
     /* Lock held on entry and exit; released while the body is read. */
-    if (req->content_length >= 0 && (unsigned long long)req->content_length > srv->opts.max_payload) {
+    if (req->content_length >= 0 &&
+        (unsigned long long)req->content_length > srv->opts.max_payload) {
         resp->status = 413;
         resp->content_type = NULL;
         return;
@@ -263,7 +264,8 @@ static void serve_post(eio_server *srv, eio_socket *s, const eio_request *req,
     eio_buf payload = EIO_BUF_INIT;
     int bad = 0;
     if (rr == 0 && s->jsonp) {
-        if (eio_jsonp_unwrap(body.data ? body.data : (const uint8_t *)"", body.len, &payload) != EIO_OK)
+        if (eio_jsonp_unwrap(body.data ? body.data : (const uint8_t *)"", body.len, &payload) !=
+            EIO_OK)
             bad = 1;
     } else {
         payload = body;
@@ -285,8 +287,8 @@ static void serve_post(eio_server *srv, eio_socket *s, const eio_request *req,
                                      : is_binary     ? EIO_PAYLOAD_V3_BINARY
                                                      : EIO_PAYLOAD_V3_TEXT;
             eio_payload_reader r;
-            eio_payload_reader_init(&r, s->version, fmt, payload.data ? payload.data : (const uint8_t *)"",
-                                    payload.len);
+            eio_payload_reader_init(&r, s->version, fmt,
+                                    payload.data ? payload.data : (const uint8_t *)"", payload.len);
             eio_packet p;
             int got;
             while (s->state == EIO__S_OPEN && (got = eio_payload_next(&r, &p)) == 1)
@@ -486,8 +488,8 @@ static void attach_one(eio_server *srv, int fd, const eio_request *req, const ch
         }
     } else {
         eio__ws_conn *c = eio__ws_new(srv, fd, version ? version : 4);
-        eio_socket *s = eio__session_new(srv, req, version ? version : 4,
-                                         EIO_TRANSPORT_WEBSOCKET, new_sid);
+        eio_socket *s =
+            eio__session_new(srv, req, version ? version : 4, EIO_TRANSPORT_WEBSOCKET, new_sid);
         s->ws = c;
         c->session = s;
         s->supports_binary = 1;

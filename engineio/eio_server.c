@@ -135,13 +135,13 @@ char *eio__request_dup(const eio_request *r, eio_request *out)
     char *mem = eio_malloc(need);
     eio_header *hdrs = (eio_header *)(void *)mem;
     char *p = mem + (r->n_headers + 1) * sizeof(eio_header);
-#define COPY(dst, src)                                                                  \
-    do {                                                                               \
-        const char *src_ = (src) ? (src) : "";                                         \
-        size_t l_ = strlen(src_) + 1;                                                  \
-        memcpy(p, src_, l_);                                                           \
-        (dst) = p;                                                                     \
-        p += l_;                                                                       \
+#define COPY(dst, src)                                                                             \
+    do {                                                                                           \
+        const char *src_ = (src) ? (src) : "";                                                     \
+        size_t l_ = strlen(src_) + 1;                                                              \
+        memcpy(p, src_, l_);                                                                       \
+        (dst) = p;                                                                                 \
+        p += l_;                                                                                   \
     } while (0)
     *out = *r;
     COPY(out->method, r->method);
@@ -487,8 +487,8 @@ static void on_ping_timer(eio__timer *t);
 static void on_timeout_timer(eio__timer *t);
 static void on_close_timer(eio__timer *t);
 
-eio_socket *eio__session_new(eio_server *srv, const eio_request *req, int version,
-                             int transport, const char *sid)
+eio_socket *eio__session_new(eio_server *srv, const eio_request *req, int version, int transport,
+                             const char *sid)
 {
     eio_socket *s = eio_calloc(1, sizeof(*s));
     s->srv = srv;
@@ -754,9 +754,7 @@ void eio__session_on_packet(eio_socket *s, const eio_packet *p)
         if (srv->cbs.on_message)
             srv->cbs.on_message(s, p->data, p->len, p->binary, srv->user_data);
         break;
-    case EIO_PACKET_CLOSE:
-        eio__session_close(s, "transport close");
-        break;
+    case EIO_PACKET_CLOSE: eio__session_close(s, "transport close"); break;
     default:
         /* open, upgrade and noop from a client are ignored, as by Node */
         break;

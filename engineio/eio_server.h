@@ -60,9 +60,9 @@ typedef struct eio_header {
 } eio_header;
 
 typedef struct eio_request {
-    const char *method;       /* "GET", "POST", ... */
-    const char *path;         /* URL path, not decoded */
-    const char *query;        /* query string without '?', "" if none */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* URL path, not decoded */
+    const char *query;  /* query string without '?', "" if none */
     const eio_header *headers;
     size_t n_headers;
     char remote_addr[48];
@@ -91,20 +91,20 @@ const char *eio_request_header(const eio_request *r, const char *name);
 int eio_request_query(const eio_request *r, const char *key, eio_buf *out);
 
 typedef struct eio_options {
-    int ping_interval_ms;      /* 25000 */
-    int ping_timeout_ms;       /* 20000 */
-    int upgrade_timeout_ms;    /* 10000 */
-    size_t max_payload;        /* maxHttpBufferSize: 1e6 */
-    int transports;            /* EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET */
-    int allow_upgrades;        /* 1 */
-    int allow_eio3;            /* 1: accept protocol v3 clients too */
-    size_t max_send_queue;     /* bytes queued per connection before it is closed: 4 MiB */
-    size_t max_clients;        /* sessions at once; handshakes over it get 503: 10000 */
-    const char *cookie;        /* NULL: no cookie; else the cookie name (Node: "io") */
-    const char *cookie_path;   /* "/" */
-    int cookie_http_only;      /* 1 */
+    int ping_interval_ms;         /* 25000 */
+    int ping_timeout_ms;          /* 20000 */
+    int upgrade_timeout_ms;       /* 10000 */
+    size_t max_payload;           /* maxHttpBufferSize: 1e6 */
+    int transports;               /* EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET */
+    int allow_upgrades;           /* 1 */
+    int allow_eio3;               /* 1: accept protocol v3 clients too */
+    size_t max_send_queue;        /* bytes queued per connection before it is closed: 4 MiB */
+    size_t max_clients;           /* sessions at once; handshakes over it get 503: 10000 */
+    const char *cookie;           /* NULL: no cookie; else the cookie name (Node: "io") */
+    const char *cookie_path;      /* "/" */
+    int cookie_http_only;         /* 1 */
     const char *cookie_same_site; /* "Lax" */
-    int log_level;             /* EIO_LOG_INFO */
+    int log_level;                /* EIO_LOG_INFO */
     void (*log)(int level, const char *message, void *user_data); /* NULL: stderr */
 } eio_options;
 
@@ -115,8 +115,7 @@ typedef struct eio_callbacks {
     /* A session opened. */
     void (*on_connection)(eio_socket *s, void *user_data);
     /* A message arrived; data is valid only during the call. */
-    void (*on_message)(eio_socket *s, const uint8_t *data, size_t len, int binary,
-                       void *user_data);
+    void (*on_message)(eio_socket *s, const uint8_t *data, size_t len, int binary, void *user_data);
     /* A session closed, with Node's reason: "transport close", "transport error",
      * "ping timeout", "parse error", "forced close", "server shutting down".
      * The socket is freed after this returns. */
@@ -142,9 +141,9 @@ const eio_options *eio_server_options(const eio_server *srv);
 size_t eio_server_client_count(eio_server *srv); /* lock held */
 
 /* --- Sessions (lock held) --- */
-const char *eio_socket_id(const eio_socket *s);      /* the 20-character sid */
-int eio_socket_protocol(const eio_socket *s);        /* 3 or 4 */
-int eio_socket_transport(const eio_socket *s);       /* EIO_TRANSPORT_* */
+const char *eio_socket_id(const eio_socket *s);             /* the 20-character sid */
+int eio_socket_protocol(const eio_socket *s);               /* 3 or 4 */
+int eio_socket_transport(const eio_socket *s);              /* EIO_TRANSPORT_* */
 const eio_request *eio_socket_request(const eio_socket *s); /* the handshake */
 void eio_socket_set_user_data(eio_socket *s, void *p);
 void *eio_socket_get_user_data(const eio_socket *s);
@@ -188,7 +187,7 @@ typedef struct eio_http_response {
     int status;               /* HTTP status */
     const char *content_type; /* static string */
     eio_buf body;
-    eio_buf headers;          /* extra header lines, each ending in "\r\n" */
+    eio_buf headers; /* extra header lines, each ending in "\r\n" */
 } eio_http_response;
 
 void eio_http_response_free(eio_http_response *r);

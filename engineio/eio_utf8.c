@@ -32,18 +32,19 @@ enum {
 
 /* States beyond ACCEPT (0) and REJECT (1). */
 enum {
-    ST_NEED1 = 2,    /* one more continuation byte */
-    ST_NEED2 = 3,    /* two more continuation bytes */
-    ST_E0 = 4,       /* after E0: A0..BF, then one more */
-    ST_ED = 5,       /* after ED: 80..9F, then one more */
-    ST_NEED3 = 6,    /* three more continuation bytes */
-    ST_F0 = 7,       /* after F0: 90..BF, then two more */
-    ST_F4 = 8,       /* after F4: 80..8F, then two more */
+    ST_NEED1 = 2, /* one more continuation byte */
+    ST_NEED2 = 3, /* two more continuation bytes */
+    ST_E0 = 4,    /* after E0: A0..BF, then one more */
+    ST_ED = 5,    /* after ED: 80..9F, then one more */
+    ST_NEED3 = 6, /* three more continuation bytes */
+    ST_F0 = 7,    /* after F0: 90..BF, then two more */
+    ST_F4 = 8,    /* after F4: 80..8F, then two more */
     ST_COUNT = 9
 };
 
 static const uint8_t utf8_transitions[ST_COUNT][CL_COUNT] = {
-    /*            ASCII C80       C90       CA0       BAD L2        E0     L3        ED     F0     L4        F4 */
+    /*            ASCII C80       C90       CA0       BAD L2        E0     L3        ED     F0 L4 F4
+     */
     /* ACCEPT */ {0, 1, 1, 1, 1, ST_NEED1, ST_E0, ST_NEED2, ST_ED, ST_F0, ST_NEED3, ST_F4},
     /* REJECT */ {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     /* NEED1  */ {1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},

@@ -102,8 +102,8 @@ eio_frame *eio__message_ws_frame(eio_message *m, int version)
         return *slot;
     size_t prefix = (!m->binary || version < 4) ? 1 : 0;
     uint8_t hdr[10];
-    size_t hl = eio_ws_frame_header(hdr, m->binary ? EIO_WS_OP_BINARY : EIO_WS_OP_TEXT,
-                                    m->len + prefix);
+    size_t hl =
+        eio_ws_frame_header(hdr, m->binary ? EIO_WS_OP_BINARY : EIO_WS_OP_TEXT, m->len + prefix);
     eio_frame *f = eio_frame_new(hl + prefix + m->len);
     memcpy(f->data, hdr, hl);
     if (prefix)
@@ -119,14 +119,10 @@ int eio__ws_send_packet(eio__ws_conn *c, uint8_t type, eio_message *msg, int pro
     eio_frame *f = NULL;
     int r;
     switch (type) {
-    case EIO_PACKET_MESSAGE:
-        return eio__ws_send_frame(c, eio__message_ws_frame(msg, c->version));
-    case EIO_PACKET_PING:
-        return eio__ws_send_frame(c, srv->f_ping);
-    case EIO_PACKET_PONG:
-        return eio__ws_send_frame(c, probe ? srv->f_pong_probe : srv->f_pong);
-    case EIO_PACKET_NOOP:
-        return eio__ws_send_frame(c, srv->f_noop);
+    case EIO_PACKET_MESSAGE: return eio__ws_send_frame(c, eio__message_ws_frame(msg, c->version));
+    case EIO_PACKET_PING: return eio__ws_send_frame(c, srv->f_ping);
+    case EIO_PACKET_PONG: return eio__ws_send_frame(c, probe ? srv->f_pong_probe : srv->f_pong);
+    case EIO_PACKET_NOOP: return eio__ws_send_frame(c, srv->f_noop);
     case EIO_PACKET_OPEN: {
         uint8_t hdr[10];
         size_t hl = eio_ws_frame_header(hdr, EIO_WS_OP_TEXT, msg->len + 1);
@@ -396,8 +392,8 @@ static size_t process_frames(eio__ws_conn *c, uint8_t *buf, size_t len)
         if (r == 0)
             break;
         if (r < 0) {
-            conn_fail(c, (int)-r, r == -EIO_WS_CLOSE_TOO_BIG ? "Max payload size exceeded"
-                                                             : "protocol error");
+            conn_fail(c, (int)-r,
+                      r == -EIO_WS_CLOSE_TOO_BIG ? "Max payload size exceeded" : "protocol error");
             return len;
         }
         pos += (size_t)r;
@@ -413,8 +409,7 @@ static size_t process_frames(eio__ws_conn *c, uint8_t *buf, size_t len)
             eio_frame_unref(pong);
             break;
         }
-        case EIO_WS_OP_PONG:
-            break;
+        case EIO_WS_OP_PONG: break;
         case EIO_WS_OP_CLOSE: {
             /* The peer closes: answer with its code and end the session. */
             int code;
@@ -436,9 +431,10 @@ static size_t process_frames(eio__ws_conn *c, uint8_t *buf, size_t len)
             eio_ws_message m;
             int a = eio_ws_assembler_feed(&c->assembler, &f, &m);
             if (a < 0) {
-                conn_fail(c, -a, a == -EIO_WS_CLOSE_INVALID_DATA ? "invalid UTF-8"
-                                 : a == -EIO_WS_CLOSE_TOO_BIG    ? "Max payload size exceeded"
-                                                                 : "protocol error");
+                conn_fail(c, -a,
+                          a == -EIO_WS_CLOSE_INVALID_DATA ? "invalid UTF-8"
+                          : a == -EIO_WS_CLOSE_TOO_BIG    ? "Max payload size exceeded"
+                                                          : "protocol error");
                 return len;
             }
             if (a == 1)
@@ -464,7 +460,8 @@ void eio__ws_handle_event(eio__ws_conn *c, uint32_t events)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
-        eio_socket *s = c->is_probe ? NULL : c->session; /* a lost probe leaves the session on polling */
+        eio_socket *s =
+            c->is_probe ? NULL : c->session; /* a lost probe leaves the session on polling */
         eio__ws_detach(c);
         conn_finish(c);
         if (s)

@@ -23,15 +23,15 @@
 
 #include "eio_utf8.h"
 
-#define WS_FIN 0x80u
-#define WS_RSV_BITS 0x70u
-#define WS_OPCODE_BITS 0x0Fu
-#define WS_MASK_BIT 0x80u
-#define WS_LEN7_BITS 0x7Fu
-#define WS_LEN16 126u
-#define WS_LEN64 127u
-#define WS_CONTROL_MAX 125u
-#define WS_MASK_KEY_LEN 4u
+#define WS_FIN              0x80u
+#define WS_RSV_BITS         0x70u
+#define WS_OPCODE_BITS      0x0Fu
+#define WS_MASK_BIT         0x80u
+#define WS_LEN7_BITS        0x7Fu
+#define WS_LEN16            126u
+#define WS_LEN64            127u
+#define WS_CONTROL_MAX      125u
+#define WS_MASK_KEY_LEN     4u
 #define WS_CLOSE_REASON_MAX 123u
 
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -40,8 +40,7 @@ static const uint8_t ws_empty[1];
 
 static int opcode_is_known(unsigned opcode)
 {
-    return opcode <= EIO_WS_OP_BINARY ||
-           (opcode >= EIO_WS_OP_CLOSE && opcode <= EIO_WS_OP_PONG);
+    return opcode <= EIO_WS_OP_BINARY || (opcode >= EIO_WS_OP_CLOSE && opcode <= EIO_WS_OP_PONG);
 }
 
 static int opcode_is_control(unsigned opcode)
@@ -213,8 +212,7 @@ int eio_ws_assembler_feed(eio_ws_assembler *a, const eio_ws_frame *f, eio_ws_mes
         if (a->opcode == EIO_WS_OP_TEXT) {
             if (f->len)
                 a->utf8_state = eio_utf8_feed(a->utf8_state, data, f->len);
-            if (a->utf8_state == EIO_UTF8_REJECT ||
-                (f->fin && a->utf8_state != EIO_UTF8_ACCEPT))
+            if (a->utf8_state == EIO_UTF8_REJECT || (f->fin && a->utf8_state != EIO_UTF8_ACCEPT))
                 return assembler_fail(a, EIO_WS_CLOSE_INVALID_DATA);
         }
         eio_buf_append(&a->buf, data, f->len);
@@ -312,8 +310,8 @@ int eio_ws_parse_close(const uint8_t *payload, size_t len, int *code, const uint
 
 static int is_base64_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 int eio_ws_accept_key(const char *client_key, char out[29])

@@ -72,7 +72,7 @@ typedef struct eio_ws_assembler {
 } eio_ws_assembler;
 
 typedef struct eio_ws_message {
-    int opcode;             /* EIO_WS_OP_TEXT or EIO_WS_OP_BINARY */
+    int opcode; /* EIO_WS_OP_TEXT or EIO_WS_OP_BINARY */
     const uint8_t *data;
     size_t len;
 } eio_ws_message;

@@ -22,11 +22,11 @@ typedef struct srv_server srv_server;
 enum { SRV_LOG_ERROR = 0, SRV_LOG_WARN = 1, SRV_LOG_INFO = 2, SRV_LOG_DEBUG = 3 };
 
 typedef struct srv_options {
-    const char *host;          /* address to listen on; NULL: all */
-    int port;                  /* 3000 */
-    const char *path;          /* engine path, "/engine.io/" */
-    size_t max_clients;        /* sessions at once (also the engine's max_clients): 10000 */
-    int http_threads;          /* civetweb workers; 0: derived from max_clients (see README) */
+    const char *host;   /* address to listen on; NULL: all */
+    int port;           /* 3000 */
+    const char *path;   /* engine path, "/engine.io/" */
+    size_t max_clients; /* sessions at once (also the engine's max_clients): 10000 */
+    int http_threads;   /* civetweb workers; 0: derived from max_clients (see README) */
     /* CORS, as Node's cors package: NULL: off; "*": any origin, answered "*";
      * "reflect": any origin, reflected; else a comma-separated list of origins. */
     const char *cors_origin;

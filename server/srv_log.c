@@ -41,7 +41,9 @@ static void vlog(int level, const char *fmt, va_list ap)
     gmtime_r(&tv.tv_sec, &tm);
     int n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
     n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03dZ %s: ", (int)(tv.tv_usec / 1000),
-                  names[level < 0 ? 0 : level > 3 ? 3 : level]);
+                  names[level < 0   ? 0
+                        : level > 3 ? 3
+                                    : level]);
     int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
     n = m < 0 ? n : n + m >= (int)sizeof(line) - 1 ? (int)sizeof(line) - 2 : n + m;
     line[n++] = '\n';

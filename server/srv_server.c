@@ -47,8 +47,8 @@ typedef struct srv_route {
 struct srv_server {
     srv_options opts;
     srv_route *routes;
-    char *path;        /* engine path with a trailing '/' */
-    char *route;       /* the same without it, as civetweb matches prefixes */
+    char *path;  /* engine path with a trailing '/' */
+    char *route; /* the same without it, as civetweb matches prefixes */
     char *cors_origin;
     char *document_root;
     char *host;
@@ -56,10 +56,10 @@ struct srv_server {
     struct mg_context *ctx;
     int port;
     int http_threads;
-    int parked_gets;   /* atomic: GETs waiting in the engine */
-    uint8_t *own_fds;  /* atomic bytes: our own non-client descriptors (eventfds) */
-    int max_fd;        /* the open-files limit, read at start */
-    int dummy_fd;      /* an unconnected socket that civetweb's numbers are pointed at */
+    int parked_gets;  /* atomic: GETs waiting in the engine */
+    uint8_t *own_fds; /* atomic bytes: our own non-client descriptors (eventfds) */
+    int max_fd;       /* the open-files limit, read at start */
+    int dummy_fd;     /* an unconnected socket that civetweb's numbers are pointed at */
     size_t own_fds_len;
 };
 
@@ -145,19 +145,19 @@ static void view_request(struct mg_connection *conn, request_view *v)
 
 /* The Access-Control-* lines for this request, as Node's cors package writes
  * them. Appends nothing when CORS is off. */
-static void cors_headers(const srv_server *s, struct mg_connection *conn, int preflight,
-                         char *out, size_t outlen)
+static void cors_headers(const srv_server *s, struct mg_connection *conn, int preflight, char *out,
+                         size_t outlen)
 {
     size_t n = 0;
     out[0] = 0;
     if (!s->cors_origin)
         return;
     const char *origin = mg_get_header(conn, "Origin");
-#define ADD(...)                                                                         \
-    do {                                                                                 \
-        int w_ = snprintf(out + n, outlen - n, __VA_ARGS__);                             \
-        if (w_ > 0 && (size_t)w_ < outlen - n)                                           \
-            n += (size_t)w_;                                                             \
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        int w_ = snprintf(out + n, outlen - n, __VA_ARGS__);                                       \
+        if (w_ > 0 && (size_t)w_ < outlen - n)                                                     \
+            n += (size_t)w_;                                                                       \
     } while (0)
     if (strcmp(s->cors_origin, "*") == 0) {
         ADD("Access-Control-Allow-Origin: *\r\n");
@@ -415,7 +415,8 @@ static int handle_upgrade(srv_server *s, struct mg_connection *conn)
     v.req.read_body = NULL;
     if (ri->is_ssl) {
         /* The TLS session lives inside civetweb: it cannot be handed over. */
-        srv_log(SRV_LOG_WARN, "WebSocket over TLS is not supported yet; the client stays on polling");
+        srv_log(SRV_LOG_WARN,
+                "WebSocket over TLS is not supported yet; the client stays on polling");
         abort_upgrade(conn, 400, eio_errcode_message(EIO_ERRCODE_UNKNOWN_TRANSPORT), NULL);
         return 1;
     }
@@ -423,8 +424,8 @@ static int handle_upgrade(srv_server *s, struct mg_connection *conn)
     const char *message = NULL;
     char new_sid[21];
     eio_buf extra = EIO_BUF_INIT;
-    if (eio_server_prepare_upgrade(s->engine, &v.req, &code, &status, &message, new_sid,
-                                   &extra) != 0) {
+    if (eio_server_prepare_upgrade(s->engine, &v.req, &code, &status, &message, new_sid, &extra) !=
+        0) {
         abort_upgrade(conn, status == 503 ? 503 : 400, message, NULL);
         return 1;
     }
@@ -612,7 +613,8 @@ static void check_fd_limit(srv_server *s)
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
     }
-    s->max_fd = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 22) ? (1 << 22) : (int)rl.rlim_cur;
+    s->max_fd =
+        rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 22) ? (1 << 22) : (int)rl.rlim_cur;
     size_t need = s->opts.max_clients + 64;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
         size_t can = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;

@@ -7,13 +7,14 @@
  *   io.of("/").use(mw)                 sio_use(sio_of(io, "/"), mw, ud)
  *   io.on("connection", fn)            sio_on_connection(sio_of(io, "/"), fn, ud)
  *   socket.on("chat", fn)              sio_socket_on(socket, "chat", fn, ud)
- *   socket.emit("chat", "hi", 1)       sio_socket_emit(socket, "chat", sio_args_new_json("[\"hi\",1]"))
- *   socket.emit("q", x, (a) => ...)    sio_socket_emit_with_ack(socket, "q", args, timeout_ms, fn, ud)
- *   ack("ok") in a handler             sio_ack_send(ack, sio_args_new_json("[\"ok\"]"))
- *   socket.join("room")                sio_socket_join(socket, "room")
+ *   socket.emit("chat", "hi", 1)       sio_socket_emit(socket, "chat",
+ * sio_args_new_json("[\"hi\",1]")) socket.emit("q", x, (a) => ...) sio_socket_emit_with_ack(socket,
+ * "q", args, timeout_ms, fn, ud) ack("ok") in a handler             sio_ack_send(ack,
+ * sio_args_new_json("[\"ok\"]")) socket.join("room")                sio_socket_join(socket, "room")
  *   socket.to("room").emit(...)        sio_emit(sio_socket_to(socket, "room"), "ev", args)
  *   io.to("a").except("b").emit(...)   sio_emit(sio_except(sio_to(nsp, "a"), "b"), "ev", args)
- *   io.timeout(ms).emit(ev, cb)        sio_emit_with_ack(sio_timeout(sio_all(nsp), ms), ev, args, cb, ud)
+ *   io.timeout(ms).emit(ev, cb)        sio_emit_with_ack(sio_timeout(sio_all(nsp), ms), ev, args,
+ * cb, ud)
  *
  * Threading: every handler runs with the engine lock held, never two at once,
  * so handlers need no locks (as in Node). Every function here must be called
@@ -84,10 +85,10 @@ char *sio_args_print(const sio_args *a);
 /* ------------------------------------------------------------------ server */
 
 typedef struct sio_options {
-    eio_options engine;          /* Engine.IO options (eio_options_default) */
-    int connect_timeout_ms;      /* connectTimeout: 45000 */
-    size_t max_attachments;      /* binary attachments per packet: 10 */
-    int max_json_depth;          /* nesting limit of a packet's JSON: 32 */
+    eio_options engine;     /* Engine.IO options (eio_options_default) */
+    int connect_timeout_ms; /* connectTimeout: 45000 */
+    size_t max_attachments; /* binary attachments per packet: 10 */
+    int max_json_depth;     /* nesting limit of a packet's JSON: 32 */
 } sio_options;
 
 void sio_options_default(sio_options *o);
@@ -106,8 +107,8 @@ sio_namespace *sio_of(sio_server *io, const char *name);
 /* io.of(fn): a group of dynamic namespaces. match(name, auth, ud) returns 1 to
  * create namespace `name` for a client asking for it. Handlers and
  * middleware set on the returned group apply to every namespace it creates. */
-sio_namespace *sio_of_dynamic(sio_server *io, int (*match)(const char *name, const cJSON *auth,
-                                                           void *ud),
+sio_namespace *sio_of_dynamic(sio_server *io,
+                              int (*match)(const char *name, const cJSON *auth, void *ud),
                               void *ud);
 /* io.of(/regex/): the same with a POSIX extended regular expression. NULL if
  * the expression does not compile. */
@@ -136,7 +137,7 @@ const char *sio_socket_id(const sio_socket *s);
 sio_namespace *sio_socket_namespace(const sio_socket *s);
 sio_server *sio_socket_server(const sio_socket *s);
 int sio_socket_connected(const sio_socket *s);
-int sio_socket_protocol(const sio_socket *s); /* 4 or 5 */
+int sio_socket_protocol(const sio_socket *s);     /* 4 or 5 */
 eio_socket *sio_socket_conn(const sio_socket *s); /* the Engine.IO session */
 /* Keeps the socket's memory (not its connection) alive past its disconnect,
  * for a callback that may run later; sio_socket_connected then says 0. */
@@ -215,16 +216,16 @@ void sio_socket_disconnect(sio_socket *s, int close_conn);
 
 /* Broadcast operators (Node's BroadcastOperator). Each returns op, so calls
  * chain; a terminal call (sio_emit, ...) consumes op. */
-sio_op *sio_all(sio_namespace *nsp);                 /* nsp.emit(...) */
+sio_op *sio_all(sio_namespace *nsp);                  /* nsp.emit(...) */
 sio_op *sio_to(sio_namespace *nsp, const char *room); /* nsp.to(room), nsp.in(room) */
 sio_op *sio_except_nsp(sio_namespace *nsp, const char *room);
-sio_op *sio_socket_broadcast(sio_socket *s);         /* socket.broadcast */
+sio_op *sio_socket_broadcast(sio_socket *s);            /* socket.broadcast */
 sio_op *sio_socket_to(sio_socket *s, const char *room); /* socket.to(room): s excluded */
 sio_op *sio_socket_except(sio_socket *s, const char *room);
-sio_op *sio_in(sio_op *op, const char *room);        /* .to(room) / .in(room): union */
+sio_op *sio_in(sio_op *op, const char *room); /* .to(room) / .in(room): union */
 sio_op *sio_except(sio_op *op, const char *room);
-sio_op *sio_volatile(sio_op *op);  /* dropped for clients not ready to receive */
-sio_op *sio_local(sio_op *op);     /* this node only */
+sio_op *sio_volatile(sio_op *op);         /* dropped for clients not ready to receive */
+sio_op *sio_local(sio_op *op);            /* this node only */
 sio_op *sio_compress(sio_op *op, int on); /* accepted; no compression is negotiated */
 sio_op *sio_timeout(sio_op *op, int timeout_ms);
 void sio_op_free(sio_op *op);
@@ -233,8 +234,7 @@ int sio_emit(sio_op *op, const char *event, sio_args *args);
 /* Broadcast with acknowledgements: fn gets 0 and every receiver's answer when
  * all answered, or SIO_ETIMEOUT and those that did (sio_timeout sets the
  * limit; without it, 5000 ms is used). */
-typedef void (*sio_broadcast_ack_fn)(int err, const sio_args *const *responses, size_t n,
-                                     void *ud);
+typedef void (*sio_broadcast_ack_fn)(int err, const sio_args *const *responses, size_t n, void *ud);
 int sio_emit_with_ack(sio_op *op, const char *event, sio_args *args, sio_broadcast_ack_fn fn,
                       void *ud);
 /* fetchSockets: fills *out with a malloc'd array of the matching sockets (free

@@ -66,7 +66,6 @@ sio_adapter *sio_memory_adapter_new(sio_namespace *nsp);
 
 /* Encodes packet once per protocol version and sends it to each socket of
  * this node matching opts: the local part of any adapter's broadcast. */
-void sio_adapter_deliver(sio_adapter *a, const sio_packet *packet,
-                         const sio_broadcast_opts *opts);
+void sio_adapter_deliver(sio_adapter *a, const sio_packet *packet, const sio_broadcast_opts *opts);
 
 #endif

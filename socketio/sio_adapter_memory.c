@@ -104,8 +104,8 @@ static void pset_free(pset *s)
     memset(s, 0, sizeof(*s));
 }
 
-#define PSET_EACH(set, var)                                                           \
-    for (size_t var##_i = 0; var##_i < (set)->cap; var##_i++)                         \
+#define PSET_EACH(set, var)                                                                        \
+    for (size_t var##_i = 0; var##_i < (set)->cap; var##_i++)                                      \
         if ((var = (set)->slots[var##_i]) != NULL && var != TOMB)
 
 /* ---------------------------------------------------------------- rooms */
@@ -318,8 +318,8 @@ static void m_free(sio_adapter *a)
 }
 
 static const sio_adapter_ops memory_ops = {
-    m_add_all, m_del, m_del_all, m_has, m_socket_rooms, m_for_each, m_broadcast, m_server_count,
-    m_free,
+    m_add_all,  m_del,       m_del_all,      m_has,  m_socket_rooms,
+    m_for_each, m_broadcast, m_server_count, m_free,
 };
 
 sio_adapter *sio_memory_adapter_new(sio_namespace *nsp)

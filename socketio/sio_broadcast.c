@@ -52,16 +52,25 @@ static sio_op *op_new(sio_namespace *nsp)
     return op;
 }
 
-sio_op *sio_all(sio_namespace *nsp) { return op_new(nsp); }
+sio_op *sio_all(sio_namespace *nsp)
+{
+    return op_new(nsp);
+}
 
-sio_op *sio_to(sio_namespace *nsp, const char *room) { return sio_in(op_new(nsp), room); }
+sio_op *sio_to(sio_namespace *nsp, const char *room)
+{
+    return sio_in(op_new(nsp), room);
+}
 
 sio_op *sio_except_nsp(sio_namespace *nsp, const char *room)
 {
     return sio_except(op_new(nsp), room);
 }
 
-sio_op *sio_socket_broadcast(sio_socket *s) { return sio_except(op_new(s->nsp), s->id); }
+sio_op *sio_socket_broadcast(sio_socket *s)
+{
+    return sio_except(op_new(s->nsp), s->id);
+}
 
 sio_op *sio_socket_to(sio_socket *s, const char *room)
 {
@@ -85,8 +94,16 @@ sio_op *sio_except(sio_op *op, const char *room)
     return op;
 }
 
-sio_op *sio_volatile(sio_op *op) { op->flags |= SIO_BC_VOLATILE; return op; }
-sio_op *sio_local(sio_op *op) { op->flags |= SIO_BC_LOCAL; return op; }
+sio_op *sio_volatile(sio_op *op)
+{
+    op->flags |= SIO_BC_VOLATILE;
+    return op;
+}
+sio_op *sio_local(sio_op *op)
+{
+    op->flags |= SIO_BC_LOCAL;
+    return op;
+}
 
 sio_op *sio_compress(sio_op *op, int on)
 {
@@ -187,7 +204,7 @@ static void notify_outgoing(deliver_ctx *d, sio_socket *s)
 struct sio__bc_ack {
     sio_broadcast_ack_fn fn;
     void *ud;
-    int refs;       /* the aggregator's own, plus one per receiver still awaited */
+    int refs; /* the aggregator's own, plus one per receiver still awaited */
     int done;
     size_t expected;
     sio_args **responses;

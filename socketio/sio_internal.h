@@ -18,15 +18,15 @@
 #include "socketio/sio_packet.h"
 
 struct sio_args {
-    cJSON *array;      /* owned; sio_json_delete */
-    eio_frame **bins;  /* one reference each */
+    cJSON *array;     /* owned; sio_json_delete */
+    eio_frame **bins; /* one reference each */
     size_t n_bins, cap_bins;
 };
 
 /* A growable array of handler records. */
 typedef struct sio__handler {
-    char *event;       /* socket.on: event name; NULL for other lists */
-    void (*fn)(void);  /* cast to the list's type */
+    char *event;      /* socket.on: event name; NULL for other lists */
+    void (*fn)(void); /* cast to the list's type */
     void *ud;
     int once;
 } sio__handler;
@@ -43,18 +43,18 @@ void sio__handlers_free(sio__handlers *h);
 struct sio_namespace {
     sio_server *io;
     char *name;
-    sio_namespace *group;          /* the dynamic group that created it, or NULL */
-    int is_group;                  /* a dynamic group, not a namespace */
+    sio_namespace *group; /* the dynamic group that created it, or NULL */
+    int is_group;         /* a dynamic group, not a namespace */
     int (*match)(const char *name, const cJSON *auth, void *ud);
     void *match_ud;
     regex_t regex;
     int has_regex;
-    sio__handlers on_connection;   /* sio_connection_fn */
-    sio__handlers middlewares;     /* sio_middleware_fn */
-    sio_socket *sockets;           /* connected sockets (list) */
+    sio__handlers on_connection; /* sio_connection_fn */
+    sio__handlers middlewares;   /* sio_middleware_fn */
+    sio_socket *sockets;         /* connected sockets (list) */
     size_t n_sockets;
     sio_adapter *adapter;
-    uint64_t next_ack_id;          /* for broadcasts with acknowledgements */
+    uint64_t next_ack_id; /* for broadcasts with acknowledgements */
     sio_namespace *next;
 };
 
@@ -62,11 +62,11 @@ struct sio_namespace {
 typedef struct sio__client {
     sio_server *io;
     eio_socket *conn;
-    int protocol;                  /* 4 or 5 */
+    int protocol; /* 4 or 5 */
     int refs;
     int closed;
-    sio_socket *sockets;           /* every socket of this client (connecting or connected) */
-    sio_packet partial;            /* a BINARY_* packet waiting for attachments */
+    sio_socket *sockets; /* every socket of this client (connecting or connected) */
+    sio_packet partial;  /* a BINARY_* packet waiting for attachments */
     int reconstructing;
     eio_timeout *connect_timer;
     struct sio__client *prev, *next;
@@ -95,44 +95,44 @@ struct sio_socket {
     char *id;
     int refs;
     int connected;
-    int closing;                   /* _onclose running */
-    sio__handlers events;          /* sio_event_fn */
-    sio__handlers any;             /* sio_any_fn */
+    int closing;          /* _onclose running */
+    sio__handlers events; /* sio_event_fn */
+    sio__handlers any;    /* sio_any_fn */
     sio__handlers any_outgoing;
-    sio__handlers disconnecting;   /* sio_disconnect_fn */
+    sio__handlers disconnecting; /* sio_disconnect_fn */
     sio__handlers disconnect;
-    sio__handlers use;             /* sio_packet_middleware_fn */
-    sio__handlers errors;          /* sio_error_fn */
-    sio__pending_ack *acks;        /* waiting for the client */
-    sio_ack *client_acks;          /* the client waits for these */
+    sio__handlers use;      /* sio_packet_middleware_fn */
+    sio__handlers errors;   /* sio_error_fn */
+    sio__pending_ack *acks; /* waiting for the client */
+    sio_ack *client_acks;   /* the client waits for these */
     sio_handshake handshake;
     cJSON *hs_query, *hs_auth;
     char *hs_time, *hs_url;
     void *data;
-    void *adapter_data;            /* the adapter's per-socket state (its rooms) */
-    uint64_t mark;                 /* broadcast de-duplication stamp */
-    sio_socket *nsp_prev, *nsp_next;   /* nsp->sockets */
-    sio_socket *client_next;           /* client->sockets */
+    void *adapter_data;              /* the adapter's per-socket state (its rooms) */
+    uint64_t mark;                   /* broadcast de-duplication stamp */
+    sio_socket *nsp_prev, *nsp_next; /* nsp->sockets */
+    sio_socket *client_next;         /* client->sockets */
 };
 
 /* A middleware chain in progress: namespace middleware (connect) or
  * socket.use (one incoming event). */
 struct sio_next {
     sio_socket *socket;
-    size_t index;       /* which middleware runs now */
-    int is_packet;      /* socket.use chain */
-    char *event;        /* socket.use: the event (owned) */
-    sio_args *args;     /* socket.use: the arguments (owned) */
+    size_t index;   /* which middleware runs now */
+    int is_packet;  /* socket.use chain */
+    char *event;    /* socket.use: the event (owned) */
+    sio_args *args; /* socket.use: the arguments (owned) */
     sio_ack *ack;
 };
 
 struct sio_server {
     sio_options opts;
     eio_server *engine;
-    sio_namespace *nsps;           /* static and created namespaces */
-    sio_namespace *groups;         /* dynamic groups */
+    sio_namespace *nsps;   /* static and created namespaces */
+    sio_namespace *groups; /* dynamic groups */
     sio__client *clients;
-    uint64_t mark;                 /* broadcast stamps */
+    uint64_t mark; /* broadcast stamps */
     int closing;
 };
 

@@ -44,16 +44,11 @@ static char *json_alloc(size_t n)
 const char *sio_json_strerror(int code)
 {
     switch (code) {
-    case SIO_JSON_OK:
-        return "success";
-    case SIO_JSON_ERR_SYNTAX:
-        return "JSON syntax error";
-    case SIO_JSON_ERR_DEPTH:
-        return "JSON nested too deeply";
-    case SIO_JSON_ERR_UTF8:
-        return "JSON text is not valid UTF-8";
-    default:
-        return "unknown JSON error";
+    case SIO_JSON_OK: return "success";
+    case SIO_JSON_ERR_SYNTAX: return "JSON syntax error";
+    case SIO_JSON_ERR_DEPTH: return "JSON nested too deeply";
+    case SIO_JSON_ERR_UTF8: return "JSON text is not valid UTF-8";
+    default: return "unknown JSON error";
     }
 }
 
@@ -434,8 +429,7 @@ static int parse_string(parser *p, char **out)
                 buf[n++] = '\t';
                 i += 2;
                 continue;
-            case 'u':
-                break;
+            case 'u': break;
             default:
                 cJSON_free(buf);
                 return fail(p, SIO_JSON_ERR_SYNTAX, i + 1, "bad escape in string");
@@ -1023,27 +1017,13 @@ static void print_string(eio_buf *out, const char *str)
         if (b < 0x80) {
             const char *esc = NULL;
             switch (b) {
-            case '"':
-                esc = "\\\"";
-                break;
-            case '\\':
-                esc = "\\\\";
-                break;
-            case '\b':
-                esc = "\\b";
-                break;
-            case '\f':
-                esc = "\\f";
-                break;
-            case '\n':
-                esc = "\\n";
-                break;
-            case '\r':
-                esc = "\\r";
-                break;
-            case '\t':
-                esc = "\\t";
-                break;
+            case '"': esc = "\\\""; break;
+            case '\\': esc = "\\\\"; break;
+            case '\b': esc = "\\b"; break;
+            case '\f': esc = "\\f"; break;
+            case '\n': esc = "\\n"; break;
+            case '\r': esc = "\\r"; break;
+            case '\t': esc = "\\t"; break;
             }
             if (esc)
                 eio_buf_append(out, esc, 2);
@@ -1109,21 +1089,15 @@ int sio_json_print_hook(eio_buf *out, const cJSON *item, sio_json_object_hook ho
         int type = v ? (v->type & 0xFF) : cJSON_Invalid;
         int open = 0;
         switch (type) {
-        case cJSON_False:
-            eio_buf_append(out, "false", 5);
-            break;
-        case cJSON_True:
-            eio_buf_append(out, "true", 4);
-            break;
+        case cJSON_False: eio_buf_append(out, "false", 5); break;
+        case cJSON_True: eio_buf_append(out, "true", 4); break;
         case cJSON_Number: {
             char num[SIO_JSON_NUMBER_MAX];
             size_t n = sio_json_format_number(v->valuedouble, num);
             eio_buf_append(out, num, n);
             break;
         }
-        case cJSON_String:
-            print_string(out, v->valuestring);
-            break;
+        case cJSON_String: print_string(out, v->valuestring); break;
         case cJSON_Raw:
             if (v->valuestring)
                 eio_buf_append_str(out, v->valuestring);
@@ -1145,9 +1119,7 @@ int sio_json_print_hook(eio_buf *out, const cJSON *item, sio_json_object_hook ho
             eio_buf_append_byte(out, '{');
             open = 2;
             break;
-        default: /* cJSON_NULL, cJSON_Invalid (undefined) */
-            eio_buf_append(out, "null", 4);
-            break;
+        default: /* cJSON_NULL, cJSON_Invalid (undefined) */ eio_buf_append(out, "null", 4); break;
         }
         if (open) {
             if (depth == cap) {

@@ -55,7 +55,7 @@
  * cJSON_Delete does recurse (about 50 bytes of stack per level), which is why
  * depths are capped: use sio_json_delete for trees built elsewhere. */
 #define SIO_JSON_DEFAULT_MAX_DEPTH 100
-#define SIO_JSON_MAX_DEPTH_LIMIT 1000
+#define SIO_JSON_MAX_DEPTH_LIMIT   1000
 
 /* Error codes: 0 is success, errors are negative. */
 enum {

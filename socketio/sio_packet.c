@@ -25,56 +25,35 @@ static const char *const reserved_events[] = {
 const char *sio_packet_strerror(int err)
 {
     switch (err) {
-    case SIO_PACKET_OK:
-        return "success";
-    case SIO_PACKET_ERR_TYPE:
-        return "unknown packet type";
-    case SIO_PACKET_ERR_ATTACHMENTS:
-        return "illegal attachments";
-    case SIO_PACKET_ERR_TOO_MANY_ATTACHMENTS:
-        return "too many attachments";
-    case SIO_PACKET_ERR_NAMESPACE:
-        return "invalid namespace";
-    case SIO_PACKET_ERR_ACK_ID:
-        return "invalid ack id";
-    case SIO_PACKET_ERR_JSON:
-        return "payload is not valid JSON";
-    case SIO_PACKET_ERR_DEPTH:
-        return "payload nested too deeply";
-    case SIO_PACKET_ERR_PAYLOAD:
-        return "invalid payload";
-    case SIO_PACKET_ERR_RESERVED_EVENT:
-        return "reserved event name";
-    case SIO_PACKET_ERR_PLACEHOLDER:
-        return "illegal binary placeholder";
+    case SIO_PACKET_OK: return "success";
+    case SIO_PACKET_ERR_TYPE: return "unknown packet type";
+    case SIO_PACKET_ERR_ATTACHMENTS: return "illegal attachments";
+    case SIO_PACKET_ERR_TOO_MANY_ATTACHMENTS: return "too many attachments";
+    case SIO_PACKET_ERR_NAMESPACE: return "invalid namespace";
+    case SIO_PACKET_ERR_ACK_ID: return "invalid ack id";
+    case SIO_PACKET_ERR_JSON: return "payload is not valid JSON";
+    case SIO_PACKET_ERR_DEPTH: return "payload nested too deeply";
+    case SIO_PACKET_ERR_PAYLOAD: return "invalid payload";
+    case SIO_PACKET_ERR_RESERVED_EVENT: return "reserved event name";
+    case SIO_PACKET_ERR_PLACEHOLDER: return "illegal binary placeholder";
     case SIO_PACKET_ERR_UNEXPECTED_ATTACHMENT:
         return "got binary data when not reconstructing a packet";
-    case SIO_PACKET_ERR_VERSION:
-        return "unsupported protocol version";
-    default:
-        return "unknown packet error";
+    case SIO_PACKET_ERR_VERSION: return "unsupported protocol version";
+    default: return "unknown packet error";
     }
 }
 
 const char *sio_packet_type_name(int version, int type)
 {
     switch (type) {
-    case SIO_PACKET_CONNECT:
-        return "CONNECT";
-    case SIO_PACKET_DISCONNECT:
-        return "DISCONNECT";
-    case SIO_PACKET_EVENT:
-        return "EVENT";
-    case SIO_PACKET_ACK:
-        return "ACK";
-    case SIO_PACKET_CONNECT_ERROR:
-        return version == SIO_PROTOCOL_V4 ? "ERROR" : "CONNECT_ERROR";
-    case SIO_PACKET_BINARY_EVENT:
-        return "BINARY_EVENT";
-    case SIO_PACKET_BINARY_ACK:
-        return "BINARY_ACK";
-    default:
-        return "UNKNOWN";
+    case SIO_PACKET_CONNECT: return "CONNECT";
+    case SIO_PACKET_DISCONNECT: return "DISCONNECT";
+    case SIO_PACKET_EVENT: return "EVENT";
+    case SIO_PACKET_ACK: return "ACK";
+    case SIO_PACKET_CONNECT_ERROR: return version == SIO_PROTOCOL_V4 ? "ERROR" : "CONNECT_ERROR";
+    case SIO_PACKET_BINARY_EVENT: return "BINARY_EVENT";
+    case SIO_PACKET_BINARY_ACK: return "BINARY_ACK";
+    default: return "UNKNOWN";
     }
 }
 
@@ -127,8 +106,7 @@ static int check_payload(int version, int type, const cJSON *data)
         if (v4 && (is_type(data, cJSON_Array) || is_type(data, cJSON_NULL)))
             return 0; /* typeof null, typeof [] === "object" */
         return SIO_PACKET_ERR_PAYLOAD;
-    case SIO_PACKET_DISCONNECT:
-        return data ? SIO_PACKET_ERR_PAYLOAD : 0;
+    case SIO_PACKET_DISCONNECT: return data ? SIO_PACKET_ERR_PAYLOAD : 0;
     case SIO_PACKET_CONNECT_ERROR:
         if (!data || is_type(data, cJSON_Object) || is_type(data, cJSON_String))
             return 0;
@@ -154,10 +132,8 @@ static int check_payload(int version, int type, const cJSON *data)
         return 0;
     }
     case SIO_PACKET_ACK:
-    case SIO_PACKET_BINARY_ACK:
-        return is_type(data, cJSON_Array) ? 0 : SIO_PACKET_ERR_PAYLOAD;
-    default:
-        return SIO_PACKET_ERR_TYPE;
+    case SIO_PACKET_BINARY_ACK: return is_type(data, cJSON_Array) ? 0 : SIO_PACKET_ERR_PAYLOAD;
+    default: return SIO_PACKET_ERR_TYPE;
     }
 }
 
@@ -265,8 +241,8 @@ int sio_packet_decode(int version, const void *input, size_t len, const sio_pack
                       sio_packet *out, sio_json_error *json_err)
 {
     const uint8_t *s = input;
-    size_t max_attachments = opt && opt->max_attachments ? opt->max_attachments
-                                                         : DEFAULT_MAX_ATTACHMENTS;
+    size_t max_attachments =
+        opt && opt->max_attachments ? opt->max_attachments : DEFAULT_MAX_ATTACHMENTS;
     int max_depth = opt ? opt->max_depth : 0;
     sio_packet p = SIO_PACKET_INIT;
     int rc;
@@ -512,8 +488,8 @@ int sio_packet_encode(int version, const sio_packet *p, sio_encoded *e)
             memmove(out->data + 1 + n, out->data + 1, out->len - 1);
             memcpy(out->data + 1, head, n);
             out->len += n;
-            out->data[0] = (uint8_t)('0' + (event_like ? SIO_PACKET_BINARY_EVENT
-                                                        : SIO_PACKET_BINARY_ACK));
+            out->data[0] =
+                (uint8_t)('0' + (event_like ? SIO_PACKET_BINARY_EVENT : SIO_PACKET_BINARY_ACK));
         } else {
             out->data[0] = (uint8_t)('0' + (event_like ? SIO_PACKET_EVENT : SIO_PACKET_ACK));
         }

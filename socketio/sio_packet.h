@@ -92,18 +92,18 @@ typedef enum sio_packet_type {
 /* Error codes: 0 is success, errors are negative. */
 enum {
     SIO_PACKET_OK = 0,
-    SIO_PACKET_ERR_TYPE = -1,                  /* missing or unknown packet type */
-    SIO_PACKET_ERR_ATTACHMENTS = -2,           /* malformed attachment count */
-    SIO_PACKET_ERR_TOO_MANY_ATTACHMENTS = -3,  /* more than max_attachments */
-    SIO_PACKET_ERR_NAMESPACE = -4,             /* bad namespace syntax */
-    SIO_PACKET_ERR_ACK_ID = -5,                /* ack id too large */
-    SIO_PACKET_ERR_JSON = -6,                  /* payload is not JSON */
-    SIO_PACKET_ERR_DEPTH = -7,                 /* payload nested too deeply */
-    SIO_PACKET_ERR_PAYLOAD = -8,               /* payload not allowed for this type */
-    SIO_PACKET_ERR_RESERVED_EVENT = -9,        /* event name is reserved */
-    SIO_PACKET_ERR_PLACEHOLDER = -10,          /* malformed or misplaced binary placeholder */
-    SIO_PACKET_ERR_UNEXPECTED_ATTACHMENT = -11,/* binary data when none is expected */
-    SIO_PACKET_ERR_VERSION = -12,              /* protocol version is not 4 or 5 */
+    SIO_PACKET_ERR_TYPE = -1,                   /* missing or unknown packet type */
+    SIO_PACKET_ERR_ATTACHMENTS = -2,            /* malformed attachment count */
+    SIO_PACKET_ERR_TOO_MANY_ATTACHMENTS = -3,   /* more than max_attachments */
+    SIO_PACKET_ERR_NAMESPACE = -4,              /* bad namespace syntax */
+    SIO_PACKET_ERR_ACK_ID = -5,                 /* ack id too large */
+    SIO_PACKET_ERR_JSON = -6,                   /* payload is not JSON */
+    SIO_PACKET_ERR_DEPTH = -7,                  /* payload nested too deeply */
+    SIO_PACKET_ERR_PAYLOAD = -8,                /* payload not allowed for this type */
+    SIO_PACKET_ERR_RESERVED_EVENT = -9,         /* event name is reserved */
+    SIO_PACKET_ERR_PLACEHOLDER = -10,           /* malformed or misplaced binary placeholder */
+    SIO_PACKET_ERR_UNEXPECTED_ATTACHMENT = -11, /* binary data when none is expected */
+    SIO_PACKET_ERR_VERSION = -12,               /* protocol version is not 4 or 5 */
 };
 
 const char *sio_packet_strerror(int err);
@@ -119,19 +119,22 @@ typedef struct sio_packet_options {
 
 typedef struct sio_packet {
     sio_packet_type type;
-    char *nsp;        /* namespace, NUL-terminated, starts with '/'; "/" by default */
-    char *query;      /* v4 CONNECT: the raw query string after '?' (not
-                         URL-decoded), else NULL */
-    int has_id;       /* 1 if the packet carries an ack id */
-    uint64_t id;      /* the ack id, <= SIO_PACKET_MAX_ACK_ID */
-    cJSON *data;      /* the payload, NULL when absent */
-    size_t attachment_count;  /* BINARY_*: attachments announced; else 0 */
+    char *nsp;                   /* namespace, NUL-terminated, starts with '/'; "/" by default */
+    char *query;                 /* v4 CONNECT: the raw query string after '?' (not
+                                    URL-decoded), else NULL */
+    int has_id;                  /* 1 if the packet carries an ack id */
+    uint64_t id;                 /* the ack id, <= SIO_PACKET_MAX_ACK_ID */
+    cJSON *data;                 /* the payload, NULL when absent */
+    size_t attachment_count;     /* BINARY_*: attachments announced; else 0 */
     size_t attachments_received; /* how many of attachments[] are filled */
-    eio_frame **attachments;  /* attachment_count slots (NULL when 0) */
+    eio_frame **attachments;     /* attachment_count slots (NULL when 0) */
 } sio_packet;
 
 /* A zeroed packet (type CONNECT, no namespace): a fine starting point. */
-#define SIO_PACKET_INIT {SIO_PACKET_CONNECT, NULL, NULL, 0, 0, NULL, 0, 0, NULL}
+#define SIO_PACKET_INIT                                                                            \
+    {                                                                                              \
+        SIO_PACKET_CONNECT, NULL, NULL, 0, 0, NULL, 0, 0, NULL                                     \
+    }
 
 /* Releases everything a packet holds: free()s nsp and query, frees data
  * with sio_json_delete, unrefs the attachment frames and frees the array;
@@ -175,13 +178,16 @@ cJSON *sio_packet_placeholder_new(size_t num);
 /* An encoded packet: the text message, then the binary messages to send
  * after it, in order. */
 typedef struct sio_encoded {
-    eio_buf text;               /* the text message (not NUL-terminated) */
-    eio_frame **attachments;    /* one reference each; NULL when count == 0 */
+    eio_buf text;            /* the text message (not NUL-terminated) */
+    eio_frame **attachments; /* one reference each; NULL when count == 0 */
     size_t attachment_count;
     size_t attachment_cap;
 } sio_encoded;
 
-#define SIO_ENCODED_INIT {EIO_BUF_INIT, NULL, 0, 0}
+#define SIO_ENCODED_INIT                                                                           \
+    {                                                                                              \
+        EIO_BUF_INIT, NULL, 0, 0                                                                   \
+    }
 
 /* Drops the frames' references and frees the memory; back to SIO_ENCODED_INIT. */
 void sio_encoded_free(sio_encoded *e);

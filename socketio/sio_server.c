@@ -111,8 +111,7 @@ sio_namespace *sio_of(sio_server *io, const char *name)
 }
 
 sio_namespace *sio_of_dynamic(sio_server *io,
-                              int (*match)(const char *name, const cJSON *auth, void *ud),
-                              void *ud)
+                              int (*match)(const char *name, const cJSON *auth, void *ud), void *ud)
 {
     sio_namespace *g = eio_calloc(1, sizeof(*g));
     g->io = io;
@@ -391,16 +390,15 @@ static void on_eio_connection(eio_socket *conn, void *ud)
     if (io->clients)
         io->clients->prev = c;
     io->clients = c;
-    c->connect_timer = eio_set_timeout(io->engine, (uint64_t)io->opts.connect_timeout_ms,
-                                       on_connect_timeout, c);
+    c->connect_timer =
+        eio_set_timeout(io->engine, (uint64_t)io->opts.connect_timeout_ms, on_connect_timeout, c);
     if (c->protocol == 4) {
         /* Protocol v4 clients are connected to "/" without asking. */
         client_connect(c, "/", NULL, NULL);
     }
 }
 
-static void on_eio_message(eio_socket *conn, const uint8_t *data, size_t len, int binary,
-                           void *ud)
+static void on_eio_message(eio_socket *conn, const uint8_t *data, size_t len, int binary, void *ud)
 {
     sio_server *io = ud;
     sio__client *c = eio_socket_get_user_data(conn);

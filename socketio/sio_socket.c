@@ -411,35 +411,61 @@ void sio__socket_onpacket(sio_socket *s, sio_packet *p)
 {
     switch (p->type) {
     case SIO_PACKET_EVENT:
-    case SIO_PACKET_BINARY_EVENT:
-        onevent(s, p);
-        break;
+    case SIO_PACKET_BINARY_EVENT: onevent(s, p); break;
     case SIO_PACKET_ACK:
-    case SIO_PACKET_BINARY_ACK:
-        onack(s, p);
-        break;
-    case SIO_PACKET_DISCONNECT:
-        sio__socket_onclose(s, "client namespace disconnect");
-        break;
-    default:
-        break;
+    case SIO_PACKET_BINARY_ACK: onack(s, p); break;
+    case SIO_PACKET_DISCONNECT: sio__socket_onclose(s, "client namespace disconnect"); break;
+    default: break;
     }
     sio_packet_clear(p);
 }
 
 /* ---------------------------------------------------------------- public API */
 
-const char *sio_socket_id(const sio_socket *s) { return s->id; }
-sio_namespace *sio_socket_namespace(const sio_socket *s) { return s->nsp; }
-sio_server *sio_socket_server(const sio_socket *s) { return s->nsp->io; }
-int sio_socket_connected(const sio_socket *s) { return s->connected; }
-int sio_socket_protocol(const sio_socket *s) { return s->client->protocol; }
-eio_socket *sio_socket_conn(const sio_socket *s) { return s->client->conn; }
-const sio_handshake *sio_socket_handshake(const sio_socket *s) { return &s->handshake; }
-void sio_socket_set_data(sio_socket *s, void *data) { s->data = data; }
-void sio_socket_ref(sio_socket *s) { sio__socket_ref(s); }
-void sio_socket_unref(sio_socket *s) { sio__socket_unref(s); }
-void *sio_socket_get_data(const sio_socket *s) { return s->data; }
+const char *sio_socket_id(const sio_socket *s)
+{
+    return s->id;
+}
+sio_namespace *sio_socket_namespace(const sio_socket *s)
+{
+    return s->nsp;
+}
+sio_server *sio_socket_server(const sio_socket *s)
+{
+    return s->nsp->io;
+}
+int sio_socket_connected(const sio_socket *s)
+{
+    return s->connected;
+}
+int sio_socket_protocol(const sio_socket *s)
+{
+    return s->client->protocol;
+}
+eio_socket *sio_socket_conn(const sio_socket *s)
+{
+    return s->client->conn;
+}
+const sio_handshake *sio_socket_handshake(const sio_socket *s)
+{
+    return &s->handshake;
+}
+void sio_socket_set_data(sio_socket *s, void *data)
+{
+    s->data = data;
+}
+void sio_socket_ref(sio_socket *s)
+{
+    sio__socket_ref(s);
+}
+void sio_socket_unref(sio_socket *s)
+{
+    sio__socket_unref(s);
+}
+void *sio_socket_get_data(const sio_socket *s)
+{
+    return s->data;
+}
 
 void sio_socket_on(sio_socket *s, const char *event, sio_event_fn fn, void *ud)
 {
@@ -555,8 +581,8 @@ static int emit(sio_socket *s, const char *event, sio_args *args, int timeout_ms
         a->ud = ud;
         a->socket = s;
         if (timeout_ms >= 0)
-            a->timer = eio_set_timeout(s->client->io->engine, (uint64_t)timeout_ms,
-                                       on_ack_timeout, a);
+            a->timer =
+                eio_set_timeout(s->client->io->engine, (uint64_t)timeout_ms, on_ack_timeout, a);
         a->next = s->acks;
         s->acks = a;
     }

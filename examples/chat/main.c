@@ -218,10 +218,12 @@ int main(int argc, char **argv)
     }
     static char web[PATH_MAX];
     const char *env_root = getenv("CHAT_WEB_ROOT");
-    o.srv.document_root = env_root && *env_root ? env_root : find_web_root(argv[0], web, sizeof(web));
+    o.srv.document_root =
+        env_root && *env_root ? env_root : find_web_root(argv[0], web, sizeof(web));
     o.srv.spa_fallback = 1;
     if (!o.srv.document_root)
-        srv_log(SRV_LOG_WARN, "web/dist not found: build the web client with `make` (serving the API only)");
+        srv_log(SRV_LOG_WARN,
+                "web/dist not found: build the web client with `make` (serving the API only)");
 
     sio_server *io = sio_server_new(&o.sio);
     eio_server_lock(sio_server_engine(io));
@@ -240,7 +242,8 @@ int main(int argc, char **argv)
         sio_server_free(io);
         return 1;
     }
-    printf("chat listening on http://localhost:%d/ (Socket.IO at %s)\n", srv_port(http), o.srv.path);
+    printf("chat listening on http://localhost:%d/ (Socket.IO at %s)\n", srv_port(http),
+           o.srv.path);
     fflush(stdout);
     srv_wait_for_signal();
     srv_stop(http);

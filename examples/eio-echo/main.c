@@ -61,22 +61,23 @@ static int parse_transports(const char *list)
 
 static void usage(const char *prog)
 {
-    fprintf(stderr,
-            "usage: %s [--port N] [--path P] [--ping-interval MS] [--ping-timeout MS]\n"
-            "          [--max-payload BYTES] [--cors-origin ORIGIN[,ORIGIN...]|*]\n"
-            "          [--max-clients N] [--log-level error|warn|info|debug]\n"
-            "          [--upgrade-timeout MS] [--max-send-queue BYTES] [--cookie NAME]\n"
-            "          [--transports polling,websocket] [--no-upgrades] [--no-eio3]\n"
-            "          [--require-header NAME]\n"
-            "  --upgrade-timeout MS    cancel an upgrade whose \"5\" is not sent within MS (10000)\n"
-            "  --max-send-queue BYTES  close a session with more queued for it (4194304)\n"
-            "  --cookie NAME           Set-Cookie: NAME=<sid>; Path=/; HttpOnly; SameSite=Lax\n"
-            "  --transports LIST       transports allowed (polling,websocket)\n"
-            "  --no-upgrades           no upgrade from polling to websocket (\"upgrades\":[])\n"
-            "  --no-eio3               refuse protocol v3 clients (code 5)\n"
-            "  --require-header NAME   refuse handshakes without header NAME\n"
-            "                          (403 {\"code\":4,\"message\":\"missing header NAME\"})\n",
-            prog);
+    fprintf(
+        stderr,
+        "usage: %s [--port N] [--path P] [--ping-interval MS] [--ping-timeout MS]\n"
+        "          [--max-payload BYTES] [--cors-origin ORIGIN[,ORIGIN...]|*]\n"
+        "          [--max-clients N] [--log-level error|warn|info|debug]\n"
+        "          [--upgrade-timeout MS] [--max-send-queue BYTES] [--cookie NAME]\n"
+        "          [--transports polling,websocket] [--no-upgrades] [--no-eio3]\n"
+        "          [--require-header NAME]\n"
+        "  --upgrade-timeout MS    cancel an upgrade whose \"5\" is not sent within MS (10000)\n"
+        "  --max-send-queue BYTES  close a session with more queued for it (4194304)\n"
+        "  --cookie NAME           Set-Cookie: NAME=<sid>; Path=/; HttpOnly; SameSite=Lax\n"
+        "  --transports LIST       transports allowed (polling,websocket)\n"
+        "  --no-upgrades           no upgrade from polling to websocket (\"upgrades\":[])\n"
+        "  --no-eio3               refuse protocol v3 clients (code 5)\n"
+        "  --require-header NAME   refuse handshakes without header NAME\n"
+        "                          (403 {\"code\":4,\"message\":\"missing header NAME\"})\n",
+        prog);
 }
 
 int main(int argc, char **argv)

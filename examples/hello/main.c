@@ -23,19 +23,22 @@ static void on_connection(sio_socket *s, void *ud)
 
 int main(void)
 {
-    srv_block_signals();                        /* before any thread starts */
-    sio_options so;  sio_options_default(&so);  /* Node's defaults */
-    srv_options ho;  srv_options_default(&ho);
+    srv_block_signals(); /* before any thread starts */
+    sio_options so;
+    sio_options_default(&so); /* Node's defaults */
+    srv_options ho;
+    srv_options_default(&ho);
     ho.path = "/socket.io/";
     ho.port = 3000;
     sio_server *io = sio_server_new(&so);
-    eio_server_lock(sio_server_engine(io));     /* API calls hold the lock */
+    eio_server_lock(sio_server_engine(io)); /* API calls hold the lock */
     sio_on_connection(sio_of(io, "/"), on_connection, NULL);
     eio_server_unlock(sio_server_engine(io));
     srv_server *http = srv_new(&ho, sio_server_engine(io));
-    if (srv_start(http) != 0) return 1;
-    srv_wait_for_signal();                      /* SIGINT / SIGTERM */
-    srv_stop(http);                             /* every client disconnected cleanly */
+    if (srv_start(http) != 0)
+        return 1;
+    srv_wait_for_signal(); /* SIGINT / SIGTERM */
+    srv_stop(http);        /* every client disconnected cleanly */
     srv_free(http);
     sio_server_free(io);
     return 0;

@@ -322,7 +322,8 @@ static void on_disconnect(sio_socket *s, const char *reason, void *ud)
     counters *c = sio_socket_get_data(s);
     cJSON *entry = cJSON_CreateArray();
     cJSON_AddItemToArray(entry, cJSON_CreateString(sio_socket_id(s)));
-    cJSON_AddItemToArray(entry, cJSON_CreateString(c->disconnecting_reason ? c->disconnecting_reason : ""));
+    cJSON_AddItemToArray(
+        entry, cJSON_CreateString(c->disconnecting_reason ? c->disconnecting_reason : ""));
     cJSON_AddItemToArray(entry, cJSON_CreateString(reason));
     cJSON_AddItemToArray(entry, c->rooms_when_disconnecting ? c->rooms_when_disconnecting
                                                             : cJSON_CreateArray());

@@ -18,12 +18,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                              \
-        }                                                                         \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* A digest of what a reading saw, to compare the two readings. */
@@ -97,8 +97,8 @@ static long on_frame(const eio_ws_frame *f, const uint8_t *block, size_t block_l
 }
 
 /* Reads the stream in chunks (chunk_seed 0: all at once). */
-static trace read_stream(const uint8_t *data, size_t size, size_t max_payload,
-                         size_t max_message, uint64_t chunk_seed)
+static trace read_stream(const uint8_t *data, size_t size, size_t max_payload, size_t max_message,
+                         uint64_t chunk_seed)
 {
     trace t = {0xcbf29ce484222325ull, 0, 0};
     eio_ws_assembler a;

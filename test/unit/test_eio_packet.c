@@ -137,9 +137,9 @@ static void test_ws_text_every_type(void)
             char msg[32];
             eio_packet p;
             snprintf(msg, sizeof(msg), "%dprobe", t);
-            CHECK_EQ_INT(eio_packet_decode(version, 0, (const uint8_t *)msg, strlen(msg),
-                                           &scratch, &p),
-                         EIO_OK);
+            CHECK_EQ_INT(
+                eio_packet_decode(version, 0, (const uint8_t *)msg, strlen(msg), &scratch, &p),
+                EIO_OK);
             CHECK_EQ_INT(p.type, t);
             CHECK_EQ_INT(p.binary, 0);
             CHECK_MEM(p.data, p.len, "probe");
@@ -201,12 +201,9 @@ static void test_ws_base64_text(void)
     eio_packet p;
     const uint8_t want[] = {1, 2, 3, 4};
     CHECK_EQ_INT(eio_packet_decode(4, 0, (const uint8_t *)S("bAQIDBA=="), &scratch, &p), EIO_OK);
-    CHECK(p.type == EIO_PACKET_MESSAGE && p.binary && p.len == 4 &&
-          memcmp(p.data, want, 4) == 0);
-    CHECK_EQ_INT(eio_packet_decode(3, 0, (const uint8_t *)S("b4AQIDBA=="), &scratch, &p),
-                 EIO_OK);
-    CHECK(p.type == EIO_PACKET_MESSAGE && p.binary && p.len == 4 &&
-          memcmp(p.data, want, 4) == 0);
+    CHECK(p.type == EIO_PACKET_MESSAGE && p.binary && p.len == 4 && memcmp(p.data, want, 4) == 0);
+    CHECK_EQ_INT(eio_packet_decode(3, 0, (const uint8_t *)S("b4AQIDBA=="), &scratch, &p), EIO_OK);
+    CHECK(p.type == EIO_PACKET_MESSAGE && p.binary && p.len == 4 && memcmp(p.data, want, 4) == 0);
     /* v3 keeps the type of a base64 packet. */
     CHECK_EQ_INT(eio_packet_decode(3, 0, (const uint8_t *)S("b2AQID"), &scratch, &p), EIO_OK);
     CHECK(p.type == EIO_PACKET_PING && p.binary && p.len == 3);
@@ -222,8 +219,7 @@ static void test_ws_base64_text(void)
     CHECK_EQ_INT(eio_packet_decode(3, 0, (const uint8_t *)S("bxAQID"), &scratch, &p),
                  EIO_ERR_PARSE);
     CHECK_EQ_INT(eio_packet_decode(4, 0, (const uint8_t *)S("bA"), &scratch, &p), EIO_ERR_PARSE);
-    CHECK_EQ_INT(eio_packet_decode(4, 0, (const uint8_t *)S("bAQ!D"), &scratch, &p),
-                 EIO_ERR_PARSE);
+    CHECK_EQ_INT(eio_packet_decode(4, 0, (const uint8_t *)S("bAQ!D"), &scratch, &p), EIO_ERR_PARSE);
     /* In v4 "b4..." is base64 "4..." (no type digit). */
     CHECK_EQ_INT(eio_packet_decode(4, 0, (const uint8_t *)S("b4AQIDBA=="), &scratch, &p),
                  EIO_ERR_PARSE);
@@ -282,15 +278,20 @@ static void test_spec_v3_examples(void)
     const uint8_t raw[] = {1, 2, 3, 4};
     eio_packet mixed[] = {text_packet(EIO_PACKET_MESSAGE, "\xE2\x82\xAC"),
                           bin_packet(EIO_PACKET_MESSAGE, raw, 4)};
-    check_encodes_to(EIO_PAYLOAD_V3_TEXT, mixed, 2, S("2:4\xE2\x82\xAC" "10:b4AQIDBA=="));
-    check_decodes_to(EIO_PAYLOAD_V3_TEXT, S("2:4\xE2\x82\xAC" "10:b4AQIDBA=="), mixed, 2);
+    check_encodes_to(EIO_PAYLOAD_V3_TEXT, mixed, 2,
+                     S("2:4\xE2\x82\xAC"
+                       "10:b4AQIDBA=="));
+    check_decodes_to(EIO_PAYLOAD_V3_TEXT,
+                     S("2:4\xE2\x82\xAC"
+                       "10:b4AQIDBA=="),
+                     mixed, 2);
 
     /* The same with binary support. The spec draws the binary record as
      * <01 04 ff 01 02 03 04>, without the type byte; Node's parser-v3
      * (encodePayloadAsBinary) writes the type byte 04 and counts it in the
      * length, as its own changelog example shows. We follow Node. */
-    const uint8_t node_bin[] = {0x00, 0x04, 0xff, 0x34, 0xe2, 0x82, 0xac,
-                                0x01, 0x05, 0xff, 0x04, 0x01, 0x02, 0x03, 0x04};
+    const uint8_t node_bin[] = {0x00, 0x04, 0xff, 0x34, 0xe2, 0x82, 0xac, 0x01,
+                                0x05, 0xff, 0x04, 0x01, 0x02, 0x03, 0x04};
     check_encodes_to(EIO_PAYLOAD_V3_BINARY, mixed, 2, node_bin, sizeof(node_bin));
     check_decodes_to(EIO_PAYLOAD_V3_BINARY, node_bin, sizeof(node_bin), mixed, 2);
     /* Read as Node reads it, the spec's drawing is a binary close packet. */
@@ -321,7 +322,8 @@ static void test_node_changelog_examples(void)
     check_encodes_to(EIO_PAYLOAD_V3_TEXT, euros, 2,
                      S("6:4hello4:4\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC"));
     check_encodes_to(EIO_PAYLOAD_V4, euros, 2,
-                     S("4hello\x1e" "4\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC"));
+                     S("4hello\x1e"
+                       "4\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC"));
     const uint8_t raw[] = {1, 2, 3};
     eio_packet mixed[] = {text_packet(EIO_PACKET_MESSAGE, "hello"),
                           bin_packet(EIO_PACKET_MESSAGE, raw, 3)};
@@ -329,8 +331,13 @@ static void test_node_changelog_examples(void)
                              0x6f, 0x01, 0x04, 0xff, 0x04, 0x01, 0x02, 0x03};
     check_encodes_to(EIO_PAYLOAD_V3_BINARY, mixed, 2, v3bin, sizeof(v3bin));
     check_decodes_to(EIO_PAYLOAD_V3_BINARY, v3bin, sizeof(v3bin), mixed, 2);
-    check_encodes_to(EIO_PAYLOAD_V4, mixed, 2, S("4hello\x1e" "bAQID"));
-    check_decodes_to(EIO_PAYLOAD_V4, S("4hello\x1e" "bAQID"), mixed, 2);
+    check_encodes_to(EIO_PAYLOAD_V4, mixed, 2,
+                     S("4hello\x1e"
+                       "bAQID"));
+    check_decodes_to(EIO_PAYLOAD_V4,
+                     S("4hello\x1e"
+                       "bAQID"),
+                     mixed, 2);
     /* WebSocket: v3 <04 01 02 03>, v4 <01 02 03>. */
     eio_buf out = EIO_BUF_INIT;
     CHECK_EQ_INT(eio_packet_encode_ws(3, &mixed[1], &out), 1);
@@ -346,18 +353,37 @@ static void test_spec_v4_examples(void)
     eio_packet three[] = {text_packet(EIO_PACKET_MESSAGE, "hello"),
                           text_packet(EIO_PACKET_PING, ""),
                           text_packet(EIO_PACKET_MESSAGE, "world")};
-    check_decodes_to(EIO_PAYLOAD_V4, S("4hello\x1e" "2\x1e" "4world"), three, 3);
-    check_encodes_to(EIO_PAYLOAD_V4, three, 3, S("4hello\x1e" "2\x1e" "4world"));
+    check_decodes_to(EIO_PAYLOAD_V4,
+                     S("4hello\x1e"
+                       "2\x1e"
+                       "4world"),
+                     three, 3);
+    check_encodes_to(EIO_PAYLOAD_V4, three, 3,
+                     S("4hello\x1e"
+                       "2\x1e"
+                       "4world"));
     const uint8_t raw[] = {1, 2, 3, 4};
     eio_packet mixed[] = {text_packet(EIO_PACKET_MESSAGE, "hello"),
                           bin_packet(EIO_PACKET_MESSAGE, raw, 4)};
-    check_decodes_to(EIO_PAYLOAD_V4, S("4hello\x1e" "bAQIDBA=="), mixed, 2);
-    check_encodes_to(EIO_PAYLOAD_V4, mixed, 2, S("4hello\x1e" "bAQIDBA=="));
+    check_decodes_to(EIO_PAYLOAD_V4,
+                     S("4hello\x1e"
+                       "bAQIDBA=="),
+                     mixed, 2);
+    check_encodes_to(EIO_PAYLOAD_V4, mixed, 2,
+                     S("4hello\x1e"
+                       "bAQIDBA=="));
     eio_packet three2[] = {text_packet(EIO_PACKET_MESSAGE, "hello"),
                            text_packet(EIO_PACKET_MESSAGE, "\xE2\x82\xAC"),
                            bin_packet(EIO_PACKET_MESSAGE, raw, 4)};
-    check_decodes_to(EIO_PAYLOAD_V4, S("4hello\x1e" "4\xE2\x82\xAC\x1e" "bAQIDBA=="), three2, 3);
-    check_encodes_to(EIO_PAYLOAD_V4, three2, 3, S("4hello\x1e" "4\xE2\x82\xAC\x1e" "bAQIDBA=="));
+    check_decodes_to(EIO_PAYLOAD_V4,
+                     S("4hello\x1e"
+                       "4\xE2\x82\xAC\x1e"
+                       "bAQIDBA=="),
+                     three2, 3);
+    check_encodes_to(EIO_PAYLOAD_V4, three2, 3,
+                     S("4hello\x1e"
+                       "4\xE2\x82\xAC\x1e"
+                       "bAQIDBA=="));
 }
 
 static void test_payload_every_type(void)
@@ -372,8 +398,9 @@ static void test_payload_every_type(void)
         check_encodes_to(EIO_PAYLOAD_V4, p, 2, v4, strlen(v4));
         check_decodes_to(EIO_PAYLOAD_V3_TEXT, v3, strlen(v3), p, 2);
         check_encodes_to(EIO_PAYLOAD_V3_TEXT, p, 2, v3, strlen(v3));
-        uint8_t v3b[] = {0, 1, 0xff, (uint8_t)('0' + t), 0, 5, 0xff, (uint8_t)('0' + t),
-                         'd', 'a', 't', 'a', 1, 2, 0xff, (uint8_t)t, 0xAB};
+        uint8_t v3b[] = {
+            0, 1, 0xff, (uint8_t)('0' + t), 0,   5, 0xff, (uint8_t)('0' + t), 'd', 'a', 't', 'a',
+            1, 2, 0xff, (uint8_t)t,         0xAB};
         uint8_t ab = 0xAB;
         eio_packet pb[] = {p[0], p[1], bin_packet((eio_packet_type)t, &ab, 1)};
         check_decodes_to(EIO_PAYLOAD_V3_BINARY, v3b, sizeof(v3b), pb, 3);
@@ -422,19 +449,35 @@ static void test_v4_errors(void)
     size_t n;
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4, S("\x1e"), &n), EIO_ERR_PARSE);
     CHECK_EQ_INT(n, 0);
-    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4, S("\x1e" "4a"), &n), EIO_ERR_PARSE);
+    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4,
+                              S("\x1e"
+                                "4a"),
+                              &n),
+                 EIO_ERR_PARSE);
     CHECK_EQ_INT(n, 0);
     /* Packets before the bad piece are delivered, as Node does. */
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4, S("4a\x1e"), &n), EIO_ERR_PARSE);
     CHECK_EQ_INT(n, 1);
-    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4, S("4a\x1e\x1e" "4b"), &n), EIO_ERR_PARSE);
+    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4,
+                              S("4a\x1e\x1e"
+                                "4b"),
+                              &n),
+                 EIO_ERR_PARSE);
     CHECK_EQ_INT(n, 1);
-    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4, S("4a\x1e" "9"), &n), EIO_ERR_PARSE);
+    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4,
+                              S("4a\x1e"
+                                "9"),
+                              &n),
+                 EIO_ERR_PARSE);
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4, S("x"), &n), EIO_ERR_PARSE);
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4, S("b!!!!"), &n), EIO_ERR_PARSE);
     /* Invalid UTF-8 anywhere refuses the whole payload. */
-    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4, S("4a\x1e" "4\xff"), &n), EIO_ERR_UTF8);
+    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4,
+                              S("4a\x1e"
+                                "4\xff"),
+                              &n),
+                 EIO_ERR_UTF8);
     CHECK_EQ_INT(n, 0);
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V4, S("4\xED\xA0\x80"), &n), EIO_ERR_UTF8);
 }
@@ -474,7 +517,10 @@ static void test_v3_text_utf16_lengths(void)
     /* A length that ends in the middle of the surrogate pair. */
     size_t n;
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_TEXT, S("2:4\xF0\x9F\x98\x80"), &n), EIO_ERR_PARSE);
-    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_TEXT, S("2:4\xF0\x9F\x98\x80" "1:6"), &n),
+    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_TEXT,
+                              S("2:4\xF0\x9F\x98\x80"
+                                "1:6"),
+                              &n),
                  EIO_ERR_PARSE);
     /* Counting bytes instead of units would be wrong: 5 bytes = too long. */
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_TEXT, S("5:4\xF0\x9F\x98\x80"), &n), EIO_ERR_PARSE);
@@ -482,9 +528,11 @@ static void test_v3_text_utf16_lengths(void)
     eio_packet mix[] = {text_packet(EIO_PACKET_MESSAGE, "a\xF0\x9F\x98\x80\xC3\xA9\xE2\x82\xAC"),
                         text_packet(EIO_PACKET_PING, "\xF0\x9F\x98\x80\xF0\x9F\x98\x80")};
     check_encodes_to(EIO_PAYLOAD_V3_TEXT, mix, 2,
-                     S("6:4a\xF0\x9F\x98\x80\xC3\xA9\xE2\x82\xAC" "5:2\xF0\x9F\x98\x80\xF0\x9F\x98\x80"));
+                     S("6:4a\xF0\x9F\x98\x80\xC3\xA9\xE2\x82\xAC"
+                       "5:2\xF0\x9F\x98\x80\xF0\x9F\x98\x80"));
     check_decodes_to(EIO_PAYLOAD_V3_TEXT,
-                     S("6:4a\xF0\x9F\x98\x80\xC3\xA9\xE2\x82\xAC" "5:2\xF0\x9F\x98\x80\xF0\x9F\x98\x80"),
+                     S("6:4a\xF0\x9F\x98\x80\xC3\xA9\xE2\x82\xAC"
+                       "5:2\xF0\x9F\x98\x80\xF0\x9F\x98\x80"),
                      mix, 2);
 }
 
@@ -567,8 +615,7 @@ static void test_v3_binary_errors(void)
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, no_ff, sizeof(no_ff), &n), EIO_ERR_PARSE);
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, no_digits, sizeof(no_digits), &n),
                  EIO_ERR_PARSE);
-    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, digit10, sizeof(digit10), &n),
-                 EIO_ERR_PARSE);
+    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, digit10, sizeof(digit10), &n), EIO_ERR_PARSE);
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, ascii_digit, sizeof(ascii_digit), &n),
                  EIO_ERR_PARSE);
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, past_end, sizeof(past_end), &n),
@@ -581,8 +628,7 @@ static void test_v3_binary_errors(void)
                  EIO_ERR_PARSE);
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, bad_digit, sizeof(bad_digit), &n),
                  EIO_ERR_PARSE);
-    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, bad_utf8, sizeof(bad_utf8), &n),
-                 EIO_ERR_UTF8);
+    CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, bad_utf8, sizeof(bad_utf8), &n), EIO_ERR_UTF8);
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, surrogate, sizeof(surrogate), &n),
                  EIO_ERR_UTF8);
     CHECK_EQ_INT(decode_error(EIO_PAYLOAD_V3_BINARY, trailing_kind, sizeof(trailing_kind), &n),
@@ -684,9 +730,22 @@ static uint64_t rng_next(uint64_t *s)
 /* Appends one random valid UTF-8 character other than 0x1e. */
 static void random_char(uint64_t *rng, eio_buf *b)
 {
-    static const char *const samples[] = {"a", "Z", "0", ":", "b", "\"", "\\", "\n", "\x01",
-                                          "\x7f", "\xC3\xA9", "\xE2\x82\xAC", "\xE2\x80\xA8",
-                                          "\xEF\xBF\xBF", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF"};
+    static const char *const samples[] = {"a",
+                                          "Z",
+                                          "0",
+                                          ":",
+                                          "b",
+                                          "\"",
+                                          "\\",
+                                          "\n",
+                                          "\x01",
+                                          "\x7f",
+                                          "\xC3\xA9",
+                                          "\xE2\x82\xAC",
+                                          "\xE2\x80\xA8",
+                                          "\xEF\xBF\xBF",
+                                          "\xF0\x9F\x98\x80",
+                                          "\xF4\x8F\xBF\xBF"};
     eio_buf_append_str(b, samples[rng_next(rng) % (sizeof(samples) / sizeof(samples[0]))]);
 }
 
@@ -760,17 +819,19 @@ static void test_random_round_trips(void)
 
 static void test_base64_vectors(void)
 {
-    static const char *const vectors[][2] = {{"", ""},         {"f", "Zg=="},
-                                             {"fo", "Zm8="},   {"foo", "Zm9v"},
-                                             {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+    static const char *const vectors[][2] = {{"", ""},
+                                             {"f", "Zg=="},
+                                             {"fo", "Zm8="},
+                                             {"foo", "Zm9v"},
+                                             {"foob", "Zm9vYg=="},
+                                             {"fooba", "Zm9vYmE="},
                                              {"foobar", "Zm9vYmFy"}};
     for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
         eio_buf out = EIO_BUF_INIT;
         eio_base64_encode((const uint8_t *)vectors[i][0], strlen(vectors[i][0]), &out);
         CHECK_MEM(out.data, out.len, vectors[i][1]);
         eio_buf_reset(&out);
-        CHECK_EQ_INT(eio_base64_decode((const uint8_t *)vectors[i][1], strlen(vectors[i][1]),
-                                       &out),
+        CHECK_EQ_INT(eio_base64_decode((const uint8_t *)vectors[i][1], strlen(vectors[i][1]), &out),
                      EIO_OK);
         CHECK_MEM(out.data, out.len, vectors[i][0]);
         eio_buf_free(&out);
@@ -801,9 +862,9 @@ static void test_base64_acceptance(void)
     CHECK_MEM(out.data, out.len, "fo");
     eio_buf_reset(&out);
     /* Refused, leaving out unchanged. */
-    static const char *const bad[] = {"Z",     "Zg=",      "Z===",     "====",    "Zg==Zg==",
-                                      " Zg==", "Zm9v\n",   "Zm9v\r\n", "-_-_",    "Zm9v!",
-                                      "Zm=v",  "Zm9vY",    "=Zm9",     "Zg==\x1e"};
+    static const char *const bad[] = {
+        "Z",        "Zg=",  "Z===",  "====", "Zg==Zg==", " Zg==", "Zm9v\n",
+        "Zm9v\r\n", "-_-_", "Zm9v!", "Zm=v", "Zm9vY",    "=Zm9",  "Zg==\x1e"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         eio_buf_reset(&out);
         eio_buf_append_str(&out, "keep");
@@ -835,7 +896,10 @@ static void test_jsonp_wrap(void)
     check_wrap("7", "\"\\/", "___eio[7](\"\\\"\\\\/\");");
     check_wrap("7", "a\nb\rc\td\be\ff", "___eio[7](\"a\\nb\\rc\\td\\be\\ff\");");
     check_wrap("7", "\x01\x1e\x1f\x7f", "___eio[7](\"\\u0001\\u001e\\u001f\x7f\");");
-    check_wrap("7", "a\xE2\x80\xA8" "b\xE2\x80\xA9" "c\xE2\x80\xAA",
+    check_wrap("7",
+               "a\xE2\x80\xA8"
+               "b\xE2\x80\xA9"
+               "c\xE2\x80\xAA",
                "___eio[7](\"a\\u2028b\\u2029c\xE2\x80\xAA\");");
     check_wrap("7", "\xE2\x80", "___eio[7](\"\xE2\x80\");");
     check_wrap("7", "</script>", "___eio[7](\"</script>\");");

@@ -79,16 +79,16 @@ static void test_valid_examples(void)
 {
     CHECK(eio_utf8_valid(NULL, 0));
     CHECK(valid_str("hello"));
-    CHECK(valid_str("\xC2\x80"));             /* U+0080 */
-    CHECK(valid_str("\xDF\xBF"));             /* U+07FF */
-    CHECK(valid_str("\xE0\xA0\x80"));         /* U+0800 */
-    CHECK(valid_str("\xE2\x82\xAC"));         /* € */
-    CHECK(valid_str("\xED\x9F\xBF"));         /* U+D7FF */
-    CHECK(valid_str("\xEE\x80\x80"));         /* U+E000 */
-    CHECK(valid_str("\xEF\xBF\xBF"));         /* U+FFFF */
-    CHECK(valid_str("\xF0\x90\x80\x80"));     /* U+10000 */
-    CHECK(valid_str("\xF0\x9F\x98\x80"));     /* 😀 */
-    CHECK(valid_str("\xF4\x8F\xBF\xBF"));     /* U+10FFFF */
+    CHECK(valid_str("\xC2\x80"));         /* U+0080 */
+    CHECK(valid_str("\xDF\xBF"));         /* U+07FF */
+    CHECK(valid_str("\xE0\xA0\x80"));     /* U+0800 */
+    CHECK(valid_str("\xE2\x82\xAC"));     /* € */
+    CHECK(valid_str("\xED\x9F\xBF"));     /* U+D7FF */
+    CHECK(valid_str("\xEE\x80\x80"));     /* U+E000 */
+    CHECK(valid_str("\xEF\xBF\xBF"));     /* U+FFFF */
+    CHECK(valid_str("\xF0\x90\x80\x80")); /* U+10000 */
+    CHECK(valid_str("\xF0\x9F\x98\x80")); /* 😀 */
+    CHECK(valid_str("\xF4\x8F\xBF\xBF")); /* U+10FFFF */
     CHECK(valid_str("a\xE2\x82\xAC\xF0\x9F\x98\x80z"));
     uint8_t nul[3] = {'a', 0, 'b'};
     CHECK(eio_utf8_valid(nul, 3));
@@ -96,26 +96,26 @@ static void test_valid_examples(void)
 
 static void test_invalid_examples(void)
 {
-    CHECK(!valid_str("\x80"));                 /* lone continuation */
+    CHECK(!valid_str("\x80")); /* lone continuation */
     CHECK(!valid_str("\xBF"));
-    CHECK(!valid_str("\xC0\x80"));             /* overlong NUL */
-    CHECK(!valid_str("\xC1\xBF"));             /* overlong */
-    CHECK(!valid_str("\xE0\x80\x80"));         /* overlong 3-byte */
+    CHECK(!valid_str("\xC0\x80"));     /* overlong NUL */
+    CHECK(!valid_str("\xC1\xBF"));     /* overlong */
+    CHECK(!valid_str("\xE0\x80\x80")); /* overlong 3-byte */
     CHECK(!valid_str("\xE0\x9F\xBF"));
-    CHECK(!valid_str("\xED\xA0\x80"));         /* U+D800 */
-    CHECK(!valid_str("\xED\xBF\xBF"));         /* U+DFFF */
+    CHECK(!valid_str("\xED\xA0\x80"));             /* U+D800 */
+    CHECK(!valid_str("\xED\xBF\xBF"));             /* U+DFFF */
     CHECK(!valid_str("\xED\xA0\xBD\xED\xB8\x80")); /* CESU-8 surrogate pair */
-    CHECK(!valid_str("\xF0\x80\x80\x80"));     /* overlong 4-byte */
+    CHECK(!valid_str("\xF0\x80\x80\x80"));         /* overlong 4-byte */
     CHECK(!valid_str("\xF0\x8F\xBF\xBF"));
-    CHECK(!valid_str("\xF4\x90\x80\x80"));     /* U+110000 */
+    CHECK(!valid_str("\xF4\x90\x80\x80")); /* U+110000 */
     CHECK(!valid_str("\xF5\x80\x80\x80"));
     CHECK(!valid_str("\xF8\x88\x80\x80\x80")); /* 5-byte form */
     CHECK(!valid_str("\xFE"));
     CHECK(!valid_str("\xFF"));
-    CHECK(!valid_str("\xC2"));                 /* truncated */
+    CHECK(!valid_str("\xC2")); /* truncated */
     CHECK(!valid_str("\xE2\x82"));
     CHECK(!valid_str("\xF0\x9F\x98"));
-    CHECK(!valid_str("\xC2\x41"));             /* continuation missing */
+    CHECK(!valid_str("\xC2\x41")); /* continuation missing */
     CHECK(!valid_str("\xE2\x82\x41"));
     CHECK(!valid_str("abc\xE2\x82"));
 }
@@ -230,16 +230,17 @@ static void test_utf16_length(void)
 {
     CHECK_EQ_INT(eio_utf16_length(NULL, 0), 0);
     CHECK_EQ_INT(eio_utf16_length((const uint8_t *)"hello", 5), 5);
-    CHECK_EQ_INT(eio_utf16_length((const uint8_t *)"\xE2\x82\xAC", 3), 1);          /* € */
-    CHECK_EQ_INT(eio_utf16_length((const uint8_t *)"\xF0\x9F\x98\x80", 4), 2);      /* 😀 */
-    CHECK_EQ_INT(eio_utf16_length((const uint8_t *)"4\xE2\x82\xAC", 4), 2);         /* "4€" */
+    CHECK_EQ_INT(eio_utf16_length((const uint8_t *)"\xE2\x82\xAC", 3), 1);     /* € */
+    CHECK_EQ_INT(eio_utf16_length((const uint8_t *)"\xF0\x9F\x98\x80", 4), 2); /* 😀 */
+    CHECK_EQ_INT(eio_utf16_length((const uint8_t *)"4\xE2\x82\xAC", 4), 2);    /* "4€" */
     CHECK_EQ_INT(eio_utf16_length((const uint8_t *)"a\xC3\xA9\xF0\x9F\x98\x80", 7), 4);
 }
 
 static void test_utf16_offset(void)
 {
     /* "a😀b€": units a=1, 😀=2, b=1, €=1; bytes 1, 4, 1, 3. */
-    const uint8_t s[] = "a\xF0\x9F\x98\x80" "b\xE2\x82\xAC";
+    const uint8_t s[] = "a\xF0\x9F\x98\x80"
+                        "b\xE2\x82\xAC";
     size_t n = sizeof(s) - 1, off = 999;
     CHECK_EQ_INT(eio_utf16_offset(s, n, 0, &off), 0);
     CHECK_EQ_INT(off, 0);

@@ -397,9 +397,12 @@ static void test_assembler_unfragmented_errors(void)
     uint8_t buf[64];
     eio_ws_assembler_init(&a, 5);
     CHECK_EQ_INT(feed_frame(&a, 1, EIO_WS_OP_TEXT, "\xc0\xaf", 2, &m, buf), -1007); /* overlong */
-    CHECK_EQ_INT(feed_frame(&a, 1, EIO_WS_OP_TEXT, "\xed\xa0\x80", 3, &m, buf), -1007); /* surrogate */
-    CHECK_EQ_INT(feed_frame(&a, 1, EIO_WS_OP_TEXT, "ab\xe2\x82", 4, &m, buf), -1007); /* cut short */
-    CHECK_EQ_INT(feed_frame(&a, 1, EIO_WS_OP_BINARY, "\xc0\xaf", 2, &m, buf), 1);  /* binary: any bytes */
+    CHECK_EQ_INT(feed_frame(&a, 1, EIO_WS_OP_TEXT, "\xed\xa0\x80", 3, &m, buf),
+                 -1007); /* surrogate */
+    CHECK_EQ_INT(feed_frame(&a, 1, EIO_WS_OP_TEXT, "ab\xe2\x82", 4, &m, buf),
+                 -1007); /* cut short */
+    CHECK_EQ_INT(feed_frame(&a, 1, EIO_WS_OP_BINARY, "\xc0\xaf", 2, &m, buf),
+                 1); /* binary: any bytes */
     CHECK_EQ_INT(feed_frame(&a, 1, EIO_WS_OP_TEXT, "12345", 5, &m, buf), 1);
     CHECK_EQ_INT(feed_frame(&a, 1, EIO_WS_OP_TEXT, "123456", 6, &m, buf), -1009);
     CHECK_EQ_INT(feed_frame(&a, 1, EIO_WS_OP_BINARY, "123456", 6, &m, buf), -1009);
@@ -608,7 +611,10 @@ static void test_close_frame(void)
     eio_buf b = EIO_BUF_INIT;
     eio_ws_close_frame(1000, "bye", &b);
     CHECK_EQ_INT(b.len, 7);
-    CHECK(memcmp(b.data, "\x88\x05\x03\xe8" "bye", 7) == 0);
+    CHECK(memcmp(b.data,
+                 "\x88\x05\x03\xe8"
+                 "bye",
+                 7) == 0);
     eio_buf_reset(&b);
     eio_ws_close_frame(1009, NULL, &b);
     CHECK_EQ_INT(b.len, 4);
@@ -674,8 +680,8 @@ static void test_parse_close(void)
     CHECK(why != NULL);
     CHECK_EQ_INT(eio_ws_parse_close((const uint8_t *)"\x03", 1, &code, &why, &why_len), -1002);
 
-    const unsigned good[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
-                             3000, 4999};
+    const unsigned good[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009,
+                             1010, 1011, 1012, 1013, 1014, 3000, 4999};
     const unsigned bad[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         uint8_t p[4] = {(uint8_t)(good[i] >> 8), (uint8_t)good[i], 'o', 'k'};
@@ -704,10 +710,15 @@ static void test_accept_key(void)
     CHECK_EQ_INT(eio_ws_accept_key("AAAAAAAAAAAAAAAAAAAAAA==", out), 0);
     CHECK_EQ_INT(strlen(out), 28);
 
-    const char *bad[] = {"", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ===",
-                         "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZQ=x",
-                         "dGhlIHNhbXBsZSBub25j-Q==", " dGhlIHNhbXBsZSBub25jZQ==",
-                         "dGhlIHNhbXBsZSBub25jZQ== ", "dGhlIHNhbXBsZSBub25jZ===",
+    const char *bad[] = {"",
+                         "dGhlIHNhbXBsZSBub25jZQ=",
+                         "dGhlIHNhbXBsZSBub25jZQ===",
+                         "dGhlIHNhbXBsZSBub25jZQ",
+                         "dGhlIHNhbXBsZSBub25jZQ=x",
+                         "dGhlIHNhbXBsZSBub25j-Q==",
+                         " dGhlIHNhbXBsZSBub25jZQ==",
+                         "dGhlIHNhbXBsZSBub25jZQ== ",
+                         "dGhlIHNhbXBsZSBub25jZ===",
                          "dGhlIHNhbXBsZSBub25jZQ==dGhl"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memcpy(out, "junk", 5);

@@ -52,7 +52,8 @@ static const json_case json_cases[] = {
     {"surrogate pair", "\042\134ud83d\134ude00\042", 14, "\042\360\237\230\200\042"},
     {"surrogate pair upper hex", "\042\134uD83D\134uDE00\042", 14, "\042\360\237\230\200\042"},
     {"high then raw char", "\042\134ud83dx\042", 9, "\042\134ud83dx\042"},
-    {"high high low", "\042\134ud83d\134ud83d\134ude00\042", 20, "\042\134ud83d\360\237\230\200\042"},
+    {"high high low", "\042\134ud83d\134ud83d\134ude00\042", 20,
+     "\042\134ud83d\360\237\230\200\042"},
     {"escaped e acute", "\042\134u00e9\042", 8, "\042\303\251\042"},
     {"raw e acute", "\042\303\251\042", 4, "\042\303\251\042"},
     {"raw U+2028", "\042\342\200\250\042", 5, "\042\342\200\250\042"},
@@ -74,21 +75,29 @@ static const json_case json_cases[] = {
     {"false", "false", 5, "false"},
     {"null", "null", 4, "null"},
     {"duplicate key last wins", "{\042a\042:1,\042a\042:2}", 13, "{\042a\042:2}"},
-    {"duplicate key keeps first place", "{\042a\042:1,\042b\042:2,\042a\042:3}", 19, "{\042a\042:3,\042b\042:2}"},
-    {"index keys first", "{\042b\042:1,\0422\042:2,\0421\042:3,\042a\042:4}", 25, "{\0421\042:3,\0422\042:2,\042b\042:1,\042a\042:4}"},
-    {"index key limit", "{\042a\042:0,\0424294967295\042:2,\0424294967294\042:1,\0421\042:3}", 43, "{\0421\042:3,\0424294967294\042:1,\042a\042:0,\0424294967295\042:2}"},
-    {"non-canonical index", "{\04201\042:1,\0421\042:2,\042-1\042:3,\0421.0\042:4}", 29, "{\0421\042:2,\04201\042:1,\042-1\042:3,\0421.0\042:4}"},
-    {"duplicate index key", "{\0421\042:1,\042a\042:2,\0421\042:3}", 19, "{\0421\042:3,\042a\042:2}"},
+    {"duplicate key keeps first place", "{\042a\042:1,\042b\042:2,\042a\042:3}", 19,
+     "{\042a\042:3,\042b\042:2}"},
+    {"index keys first", "{\042b\042:1,\0422\042:2,\0421\042:3,\042a\042:4}", 25,
+     "{\0421\042:3,\0422\042:2,\042b\042:1,\042a\042:4}"},
+    {"index key limit", "{\042a\042:0,\0424294967295\042:2,\0424294967294\042:1,\0421\042:3}", 43,
+     "{\0421\042:3,\0424294967294\042:1,\042a\042:0,\0424294967295\042:2}"},
+    {"non-canonical index", "{\04201\042:1,\0421\042:2,\042-1\042:3,\0421.0\042:4}", 29,
+     "{\0421\042:2,\04201\042:1,\042-1\042:3,\0421.0\042:4}"},
+    {"duplicate index key", "{\0421\042:1,\042a\042:2,\0421\042:3}", 19,
+     "{\0421\042:3,\042a\042:2}"},
     {"case-sensitive keys", "{\042A\042:1,\042a\042:2}", 13, "{\042A\042:1,\042a\042:2}"},
     {"__proto__ key", "{\042__proto__\042:1}", 15, "{\042__proto__\042:1}"},
     {"empty key", "{\042\042:1}", 6, "{\042\042:1}"},
-    {"NUL key", "{\042\134u0000\042:1,\042\134u0000a\042:2}", 24, "{\042\134u0000\042:1,\042\134u0000a\042:2}"},
+    {"NUL key", "{\042\134u0000\042:1,\042\134u0000a\042:2}", 24,
+     "{\042\134u0000\042:1,\042\134u0000a\042:2}"},
     {"nested arrays", "[[[]]]", 6, "[[[]]]"},
     {"nested objects", "{\042a\042:{\042a\042:{}}}", 14, "{\042a\042:{\042a\042:{}}}"},
     {"empty array", "[]", 2, "[]"},
     {"empty object", "{}", 2, "{}"},
-    {"duplicate nested object replaced", "{\042x\042:{\042y\042:[1,2]},\042x\042:{\042z\042:true}}", 32, "{\042x\042:{\042z\042:true}}"},
-    {"mixed", "[1,\042a\042,true,false,null,{\042k\042:[{}]}]", 34, "[1,\042a\042,true,false,null,{\042k\042:[{}]}]"},
+    {"duplicate nested object replaced", "{\042x\042:{\042y\042:[1,2]},\042x\042:{\042z\042:true}}",
+     32, "{\042x\042:{\042z\042:true}}"},
+    {"mixed", "[1,\042a\042,true,false,null,{\042k\042:[{}]}]", 34,
+     "[1,\042a\042,true,false,null,{\042k\042:[{}]}]"},
     {"lone surrogate key", "{\042\134udfff\042:1}", 12, "{\042\134udfff\042:1}"},
     {"empty", "", 0, NULL},
     {"only space", " ", 1, NULL},
@@ -216,7 +225,8 @@ static void test_json_cjson_deviations(void)
     cJSON *t = sio_json_parse("\"a\\u0000b\"", 10, 0, NULL);
     CHECK(t && cJSON_IsString(t));
     if (t) {
-        CHECK(strcmp(t->valuestring, "a\xC0\x80" "b") == 0);
+        CHECK(strcmp(t->valuestring, "a\xC0\x80"
+                                     "b") == 0);
         eio_buf b = EIO_BUF_INIT;
         CHECK_EQ_INT(sio_json_string_bytes(t->valuestring, &b), 3);
         CHECK(b.len == 3 && memcmp(b.data, "a\0b", 3) == 0);
@@ -651,7 +661,8 @@ static void test_json_format_number(void)
                     (unsigned long long)number_cases[i].bits, out, number_cases[i].expected);
         }
         /* And parsing the expected text gives v back. */
-        cJSON *t = sio_json_parse(number_cases[i].expected, strlen(number_cases[i].expected), 0, NULL);
+        cJSON *t =
+            sio_json_parse(number_cases[i].expected, strlen(number_cases[i].expected), 0, NULL);
         CHECK(t && cJSON_IsNumber(t) && memcmp(&t->valuedouble, &v, sizeof v) == 0);
         sio_json_delete(t);
     }
@@ -677,10 +688,10 @@ static void test_json_print_built_trees(void)
     cJSON_AddItemToArray(a, cJSON_CreateNumber(NAN));
     cJSON_AddItemToArray(a, cJSON_CreateNumber(-0.0));
     cJSON_AddItemToArray(a, cJSON_CreateNumber(0.1 + 0.2));
-    cJSON_AddItemToArray(a, cJSON_CreateString("\xED\xA0\x80"));            /* lone surrogate */
+    cJSON_AddItemToArray(a, cJSON_CreateString("\xED\xA0\x80"));             /* lone surrogate */
     cJSON_AddItemToArray(a, cJSON_CreateString("\xED\xA0\xBD\xED\xB8\x80")); /* pair, CESU */
-    cJSON_AddItemToArray(a, cJSON_CreateString("x\xFFy"));                    /* invalid byte */
-    cJSON_AddItemToArray(a, cJSON_CreateString("\xC0\x80"));                  /* NUL */
+    cJSON_AddItemToArray(a, cJSON_CreateString("x\xFFy"));                   /* invalid byte */
+    cJSON_AddItemToArray(a, cJSON_CreateString("\xC0\x80"));                 /* NUL */
     cJSON_AddItemToArray(a, cJSON_CreateString("\x7f\x1f\"\\/\xE2\x80\xA8"));
     cJSON_AddItemToArray(a, cJSON_CreateRaw("{\"raw\":1}"));
     cJSON *inv = cJSON_CreateNull();
@@ -785,7 +796,8 @@ static void test_json_print_hook(void)
 static void test_json_strings_with_nul(void)
 {
     cJSON *s = sio_json_create_string("a\0b\0", 4);
-    CHECK(strcmp(s->valuestring, "a\xC0\x80" "b\xC0\x80") == 0);
+    CHECK(strcmp(s->valuestring, "a\xC0\x80"
+                                 "b\xC0\x80") == 0);
     size_t len;
     char *out = sio_json_print(s, &len);
     CHECK_MEM(out, len, "\"a\\u0000b\\u0000\"");

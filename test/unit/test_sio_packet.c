@@ -21,9 +21,9 @@ typedef struct decode_case {
     int rc;
     int type;
     const char *nsp;
-    const char *query;     /* NULL: none */
-    long long id;          /* -1: none */
-    const char *data;      /* printed payload, NULL: none */
+    const char *query; /* NULL: none */
+    long long id;      /* -1: none */
+    const char *data;  /* printed payload, NULL: none */
     size_t attachments;
     const char *reencoded; /* what the encoder writes back; NULL: same as in */
 } decode_case;
@@ -35,7 +35,8 @@ static const decode_case decode_cases[] = {
     {V5, "0/admin,", 0, 0, "/admin", NULL, -1, NULL, 0, NULL},
     {V5, "0/admin", 0, 0, "/admin", NULL, -1, NULL, 0, "0/admin,"},
     {V5, "0/admin,{\"a\":1}", 0, 0, "/admin", NULL, -1, "{\"a\":1}", 0, NULL},
-    {V5, "0/admin?token=x,", 0, 0, "/admin?token=x", NULL, -1, NULL, 0, NULL}, /* v5: no query split */
+    {V5, "0/admin?token=x,", 0, 0, "/admin?token=x", NULL, -1, NULL, 0,
+     NULL}, /* v5: no query split */
     {V4, "0", 0, 0, "/", NULL, -1, NULL, 0, NULL},
     {V4, "0/admin,", 0, 0, "/admin", NULL, -1, NULL, 0, NULL},
     {V4, "0/admin?token=x&b=%20,", 0, 0, "/admin", "token=x&b=%20", -1, NULL, 0, NULL},
@@ -59,12 +60,15 @@ static const decode_case decode_cases[] = {
     {V5, "2/,[\"a\"]", 0, 2, "/", NULL, -1, "[\"a\"]", 0, "2[\"a\"]"},
     {V5, "2/a b,[\"x\"]", 0, 2, "/a b", NULL, -1, "[\"x\"]", 0, NULL},
     {V5, "2/caf\xC3\xA9,[\"x\"]", 0, 2, "/caf\xC3\xA9", NULL, -1, "[\"x\"]", 0, NULL},
-    {V5, "2 [\"a\"]", 0, 2, "/", NULL, -1, "[\"a\"]", 0, "2[\"a\"]"}, /* deviation: Node gives id 0 */
+    {V5, "2 [\"a\"]", 0, 2, "/", NULL, -1, "[\"a\"]", 0,
+     "2[\"a\"]"}, /* deviation: Node gives id 0 */
     {V5, "2[\"a\",{\"_placeholder\":false,\"num\":0}]", 0, 2, "/", NULL, -1,
      "[\"a\",{\"_placeholder\":false,\"num\":0}]", 0, NULL}, /* not a placeholder */
     {V4, "2[\"hello\"]", 0, 2, "/", NULL, -1, "[\"hello\"]", 0, NULL},
-    {V4, "2/admin,3[\"hello\",\"\\u0000\"]", 0, 2, "/admin", NULL, 3, "[\"hello\",\"\\u0000\"]", 0, NULL},
-    {V4, "2/admin?x,[\"a\"]", 0, 2, "/admin?x", NULL, -1, "[\"a\"]", 0, NULL}, /* split only for CONNECT */
+    {V4, "2/admin,3[\"hello\",\"\\u0000\"]", 0, 2, "/admin", NULL, 3, "[\"hello\",\"\\u0000\"]", 0,
+     NULL},
+    {V4, "2/admin?x,[\"a\"]", 0, 2, "/admin?x", NULL, -1, "[\"a\"]", 0,
+     NULL}, /* split only for CONNECT */
     /* ACK */
     {V5, "3/admin,12[]", 0, 3, "/admin", NULL, 12, "[]", 0, NULL},
     {V5, "312[\"x\",2]", 0, 3, "/", NULL, 12, "[\"x\",2]", 0, NULL},
@@ -84,27 +88,32 @@ static const decode_case decode_cases[] = {
     {V5, "51-[\"baz\",{\"_placeholder\":true,\"num\":0}]", 0, 5, "/", NULL, -1,
      "[\"baz\",{\"_placeholder\":true,\"num\":0}]", 1, NULL},
     {V5, "501-[\"a\",{\"num\":0,\"_placeholder\":true}]", 0, 5, "/", NULL, -1,
-     "[\"a\",{\"num\":0,\"_placeholder\":true}]", 1, "51-[\"a\",{\"_placeholder\":true,\"num\":0}]"},
-    {V5, "52-/admin,7[\"a\",{\"_placeholder\":true,\"num\":1},[{\"_placeholder\":true,\"num\":0}]]", 0,
-     5, "/admin", NULL, 7, "[\"a\",{\"_placeholder\":true,\"num\":1},[{\"_placeholder\":true,\"num\":0}]]",
-     2, "52-/admin,7[\"a\",{\"_placeholder\":true,\"num\":0},[{\"_placeholder\":true,\"num\":1}]]"},
-    {V5, "610-12[{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1},"
-         "{\"_placeholder\":true,\"num\":2},{\"_placeholder\":true,\"num\":3},"
-         "{\"_placeholder\":true,\"num\":4},{\"_placeholder\":true,\"num\":5},"
-         "{\"_placeholder\":true,\"num\":6},{\"_placeholder\":true,\"num\":7},"
-         "{\"_placeholder\":true,\"num\":8},{\"_placeholder\":true,\"num\":9}]",
+     "[\"a\",{\"num\":0,\"_placeholder\":true}]", 1,
+     "51-[\"a\",{\"_placeholder\":true,\"num\":0}]"},
+    {V5, "52-/admin,7[\"a\",{\"_placeholder\":true,\"num\":1},[{\"_placeholder\":true,\"num\":0}]]",
+     0, 5, "/admin", NULL, 7,
+     "[\"a\",{\"_placeholder\":true,\"num\":1},[{\"_placeholder\":true,\"num\":0}]]", 2,
+     "52-/admin,7[\"a\",{\"_placeholder\":true,\"num\":0},[{\"_placeholder\":true,\"num\":1}]]"},
+    {V5,
+     "610-12[{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1},"
+     "{\"_placeholder\":true,\"num\":2},{\"_placeholder\":true,\"num\":3},"
+     "{\"_placeholder\":true,\"num\":4},{\"_placeholder\":true,\"num\":5},"
+     "{\"_placeholder\":true,\"num\":6},{\"_placeholder\":true,\"num\":7},"
+     "{\"_placeholder\":true,\"num\":8},{\"_placeholder\":true,\"num\":9}]",
      0, 6, "/", NULL, 12, NULL, 10, NULL},
     {V5, "61-/admin,3[{\"_placeholder\":true,\"num\":0.0}]", 0, 6, "/admin", NULL, 3,
      "[{\"_placeholder\":true,\"num\":0}]", 1, "61-/admin,3[{\"_placeholder\":true,\"num\":0}]"},
     {V5, "51-[\"a\",{\"\\u005fplaceholder\":true,\"num\":0}]", 0, 5, "/", NULL, -1,
-     "[\"a\",{\"_placeholder\":true,\"num\":0}]", 1, "51-[\"a\",{\"_placeholder\":true,\"num\":0}]"},
+     "[\"a\",{\"_placeholder\":true,\"num\":0}]", 1,
+     "51-[\"a\",{\"_placeholder\":true,\"num\":0}]"},
     {V4, "51-[\"baz\",{\"_placeholder\":true,\"num\":0}]", 0, 5, "/", NULL, -1,
      "[\"baz\",{\"_placeholder\":true,\"num\":0}]", 1, NULL},
     {V4, "61-/admin,1[{\"_placeholder\":true,\"num\":0}]", 0, 6, "/admin", NULL, 1,
      "[{\"_placeholder\":true,\"num\":0}]", 1, NULL},
 
     /* Rejections: type */
-    {V5, "", SIO_PACKET_ERR_TYPE, 0, NULL, NULL, -1, NULL, 0, NULL}, /* deviation: Node says CONNECT */
+    {V5, "", SIO_PACKET_ERR_TYPE, 0, NULL, NULL, -1, NULL, 0,
+     NULL}, /* deviation: Node says CONNECT */
     {V5, " ", SIO_PACKET_ERR_TYPE, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "7", SIO_PACKET_ERR_TYPE, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "9[\"a\"]", SIO_PACKET_ERR_TYPE, 0, NULL, NULL, -1, NULL, 0, NULL},
@@ -125,10 +134,10 @@ static const decode_case decode_cases[] = {
     {V5, "2[null,1]", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "2[[\"a\"]]", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "2\"a\"", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
-    {V5, "2", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},        /* deviation */
-    {V5, "2/admin", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},  /* deviation */
-    {V5, "3", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},        /* deviation */
-    {V5, "312", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},      /* deviation */
+    {V5, "2", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},       /* deviation */
+    {V5, "2/admin", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL}, /* deviation */
+    {V5, "3", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},       /* deviation */
+    {V5, "312", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},     /* deviation */
     {V5, "3{}", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "1{}", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V4, "1[]", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
@@ -141,18 +150,21 @@ static const decode_case decode_cases[] = {
     {V5, "4null", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "4true", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V4, "4true", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
-    {V5, "51-{\"_placeholder\":true,\"num\":0}", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
+    {V5, "51-{\"_placeholder\":true,\"num\":0}", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0,
+     NULL},
     {V5, "61-{}", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL},
     /* reserved event names */
     {V5, "2[\"connect\"]", SIO_PACKET_ERR_RESERVED_EVENT, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "2[\"connect_error\",1]", SIO_PACKET_ERR_RESERVED_EVENT, 0, NULL, NULL, -1, NULL, 0, NULL},
-    {V5, "2/admin,[\"disconnect\"]", SIO_PACKET_ERR_RESERVED_EVENT, 0, NULL, NULL, -1, NULL, 0, NULL},
+    {V5, "2/admin,[\"disconnect\"]", SIO_PACKET_ERR_RESERVED_EVENT, 0, NULL, NULL, -1, NULL, 0,
+     NULL},
     {V5, "2[\"disconnecting\"]", SIO_PACKET_ERR_RESERVED_EVENT, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "2[\"newListener\"]", SIO_PACKET_ERR_RESERVED_EVENT, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "2[\"removeListener\"]", SIO_PACKET_ERR_RESERVED_EVENT, 0, NULL, NULL, -1, NULL, 0, NULL},
-    {V5, "51-[\"connect\",{\"_placeholder\":true,\"num\":0}]", SIO_PACKET_ERR_RESERVED_EVENT, 0, NULL,
-     NULL, -1, NULL, 0, NULL},
-    {V4, "2[\"connect\"]", SIO_PACKET_ERR_RESERVED_EVENT, 0, NULL, NULL, -1, NULL, 0, NULL}, /* deviation */
+    {V5, "51-[\"connect\",{\"_placeholder\":true,\"num\":0}]", SIO_PACKET_ERR_RESERVED_EVENT, 0,
+     NULL, NULL, -1, NULL, 0, NULL},
+    {V4, "2[\"connect\"]", SIO_PACKET_ERR_RESERVED_EVENT, 0, NULL, NULL, -1, NULL, 0,
+     NULL},                                                                        /* deviation */
     {V5, "2[-1e400,2]", SIO_PACKET_ERR_PAYLOAD, 0, NULL, NULL, -1, NULL, 0, NULL}, /* deviation */
     {V5, "2[\"Connect\"]", 0, 2, "/", NULL, -1, "[\"Connect\"]", 0, NULL},
     {V5, "2[\"connect\\u0000\"]", 0, 2, "/", NULL, -1, "[\"connect\\u0000\"]", 0, NULL},
@@ -164,18 +176,23 @@ static const decode_case decode_cases[] = {
     {V5, "51", SIO_PACKET_ERR_ATTACHMENTS, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "5", SIO_PACKET_ERR_ATTACHMENTS, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "50-[\"a\"]", SIO_PACKET_ERR_ATTACHMENTS, 0, NULL, NULL, -1, NULL, 0, NULL},
-    {V4, "50-[\"a\"]", SIO_PACKET_ERR_ATTACHMENTS, 0, NULL, NULL, -1, NULL, 0, NULL}, /* deviation */
+    {V4, "50-[\"a\"]", SIO_PACKET_ERR_ATTACHMENTS, 0, NULL, NULL, -1, NULL, 0,
+     NULL}, /* deviation */
     {V5, "511-[\"a\"]", SIO_PACKET_ERR_TOO_MANY_ATTACHMENTS, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V4, "611-[]", SIO_PACKET_ERR_TOO_MANY_ATTACHMENTS, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "599999999999999999999999999-[\"a\"]", SIO_PACKET_ERR_TOO_MANY_ATTACHMENTS, 0, NULL, NULL,
      -1, NULL, 0, NULL},
     /* ack ids */
     {V5, "29007199254740992[\"a\"]", SIO_PACKET_ERR_ACK_ID, 0, NULL, NULL, -1, NULL, 0, NULL},
-    {V5, "3/admin,99999999999999999999999[]", SIO_PACKET_ERR_ACK_ID, 0, NULL, NULL, -1, NULL, 0, NULL},
+    {V5, "3/admin,99999999999999999999999[]", SIO_PACKET_ERR_ACK_ID, 0, NULL, NULL, -1, NULL, 0,
+     NULL},
     {V5, "21.5[\"a\"]", SIO_PACKET_ERR_JSON, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "2-1[\"a\"]", SIO_PACKET_ERR_JSON, 0, NULL, NULL, -1, NULL, 0, NULL},
     /* namespaces */
-    {V5, "2/a\x01" "b,[\"x\"]", SIO_PACKET_ERR_NAMESPACE, 0, NULL, NULL, -1, NULL, 0, NULL},
+    {V5,
+     "2/a\x01"
+     "b,[\"x\"]",
+     SIO_PACKET_ERR_NAMESPACE, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "2/a\tb,[\"x\"]", SIO_PACKET_ERR_NAMESPACE, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "2/a\x7f,[\"x\"]", SIO_PACKET_ERR_NAMESPACE, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V5, "2/\xFF,[\"x\"]", SIO_PACKET_ERR_NAMESPACE, 0, NULL, NULL, -1, NULL, 0, NULL},
@@ -183,31 +200,31 @@ static const decode_case decode_cases[] = {
     {V4, "0/admin\n?x,", SIO_PACKET_ERR_NAMESPACE, 0, NULL, NULL, -1, NULL, 0, NULL},
     {V4, "0/admin?x\x01,", SIO_PACKET_ERR_NAMESPACE, 0, NULL, NULL, -1, NULL, 0, NULL},
     /* placeholders */
-    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":\"splice\"}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL,
-     NULL, -1, NULL, 0, NULL},
-    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":1}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1,
-     NULL, 0, NULL},
-    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":-1}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1,
-     NULL, 0, NULL},
-    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":0.5}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1,
-     NULL, 0, NULL},
-    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":1e400}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL,
+    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":\"splice\"}]", SIO_PACKET_ERR_PLACEHOLDER, 0,
+     NULL, NULL, -1, NULL, 0, NULL},
+    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":1}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL,
      -1, NULL, 0, NULL},
-    {V5, "51-[\"a\",{\"_placeholder\":true}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1, NULL, 0,
-     NULL},
-    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":0,\"x\":1}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL,
+    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":-1}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL,
+     -1, NULL, 0, NULL},
+    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":0.5}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL,
      NULL, -1, NULL, 0, NULL},
+    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":1e400}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL,
+     NULL, -1, NULL, 0, NULL},
+    {V5, "51-[\"a\",{\"_placeholder\":true}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1, NULL,
+     0, NULL},
+    {V5, "51-[\"a\",{\"_placeholder\":true,\"num\":0,\"x\":1}]", SIO_PACKET_ERR_PLACEHOLDER, 0,
+     NULL, NULL, -1, NULL, 0, NULL},
     {V5, "52-[\"a\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":0}]",
      SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1, NULL, 0, NULL}, /* duplicate */
-    {V5, "52-[\"a\",{\"_placeholder\":true,\"num\":1}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1,
-     NULL, 0, NULL}, /* missing num 0 */
+    {V5, "52-[\"a\",{\"_placeholder\":true,\"num\":1}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL,
+     -1, NULL, 0, NULL}, /* missing num 0 */
     {V5, "51-[\"a\"]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1, NULL, 0, NULL},
-    {V5, "2[\"a\",{\"_placeholder\":true,\"num\":0}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1,
-     NULL, 0, NULL}, /* deviation: not in a binary packet */
-    {V5, "0{\"x\":{\"_placeholder\":true,\"num\":0}}", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1,
+    {V5, "2[\"a\",{\"_placeholder\":true,\"num\":0}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL,
+     -1, NULL, 0, NULL}, /* deviation: not in a binary packet */
+    {V5, "0{\"x\":{\"_placeholder\":true,\"num\":0}}", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL,
+     -1, NULL, 0, NULL},
+    {V5, "3[{\"_placeholder\":true,\"num\":0}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1,
      NULL, 0, NULL},
-    {V5, "3[{\"_placeholder\":true,\"num\":0}]", SIO_PACKET_ERR_PLACEHOLDER, 0, NULL, NULL, -1, NULL, 0,
-     NULL},
 };
 
 static void check_decode_case(const decode_case *c)
@@ -270,12 +287,13 @@ static void test_packet_options(void)
 {
     sio_packet p;
     sio_packet_options opt = {20, 3};
-    const char *in = "511-[\"a\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1},"
-                     "{\"_placeholder\":true,\"num\":2},{\"_placeholder\":true,\"num\":3},"
-                     "{\"_placeholder\":true,\"num\":4},{\"_placeholder\":true,\"num\":5},"
-                     "{\"_placeholder\":true,\"num\":6},{\"_placeholder\":true,\"num\":7},"
-                     "{\"_placeholder\":true,\"num\":8},{\"_placeholder\":true,\"num\":9},"
-                     "{\"_placeholder\":true,\"num\":10}]";
+    const char *in =
+        "511-[\"a\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1},"
+        "{\"_placeholder\":true,\"num\":2},{\"_placeholder\":true,\"num\":3},"
+        "{\"_placeholder\":true,\"num\":4},{\"_placeholder\":true,\"num\":5},"
+        "{\"_placeholder\":true,\"num\":6},{\"_placeholder\":true,\"num\":7},"
+        "{\"_placeholder\":true,\"num\":8},{\"_placeholder\":true,\"num\":9},"
+        "{\"_placeholder\":true,\"num\":10}]";
     CHECK_EQ_INT(sio_packet_decode(V5, in, strlen(in), NULL, &p, NULL),
                  SIO_PACKET_ERR_TOO_MANY_ATTACHMENTS);
     CHECK_EQ_INT(sio_packet_decode(V5, in, strlen(in), &opt, &p, NULL), 0);
@@ -305,8 +323,9 @@ static void test_packet_options(void)
 
 static void test_packet_binary_reconstruction(void)
 {
-    const char *in = "52-/up,9[\"upload\",{\"_placeholder\":true,\"num\":1},{\"k\":{\"_placeholder\":true,"
-                     "\"num\":0}}]";
+    const char *in =
+        "52-/up,9[\"upload\",{\"_placeholder\":true,\"num\":1},{\"k\":{\"_placeholder\":true,"
+        "\"num\":0}}]";
     sio_packet p;
     CHECK_EQ_INT(sio_packet_decode(V5, in, strlen(in), NULL, &p, NULL), 0);
     CHECK_EQ_INT(p.type, SIO_PACKET_BINARY_EVENT);
@@ -314,7 +333,9 @@ static void test_packet_binary_reconstruction(void)
     CHECK_EQ_INT(sio_packet_is_complete(&p), 0);
     CHECK_EQ_INT(sio_packet_add_attachment(&p, "A", 1), 0);
     CHECK_EQ_INT(sio_packet_is_complete(&p), 0);
-    eio_frame *f = eio_frame_from("\x00\xFF" "BB", 4);
+    eio_frame *f = eio_frame_from("\x00\xFF"
+                                  "BB",
+                                  4);
     CHECK_EQ_INT(sio_packet_add_attachment_frame(&p, f), 1);
     CHECK_EQ_INT(sio_packet_is_complete(&p), 1);
     /* One too many. */
@@ -325,7 +346,11 @@ static void test_packet_binary_reconstruction(void)
     /* Resolve the placeholders. */
     const cJSON *second = cJSON_GetArrayItem(p.data, 1);
     CHECK_EQ_INT(sio_packet_placeholder_num(second), 1);
-    CHECK(p.attachments[1] == f && f->len == 4 && memcmp(f->data, "\x00\xFF" "BB", 4) == 0);
+    CHECK(p.attachments[1] == f && f->len == 4 &&
+          memcmp(f->data,
+                 "\x00\xFF"
+                 "BB",
+                 4) == 0);
     const cJSON *inner = sio_json_get(cJSON_GetArrayItem(p.data, 2), "k");
     CHECK_EQ_INT(sio_packet_placeholder_num(inner), 0);
     CHECK(p.attachments[0]->len == 1 && p.attachments[0]->data[0] == 'A');
@@ -393,9 +418,10 @@ static void test_packet_encode_binary_emit(void)
     p.has_id = 1;
     p.id = 42;
     CHECK_EQ_INT(sio_packet_encode(V4, &p, &e), 0);
-    CHECK_MEM(e.text.data, e.text.len,
-              "63-/files,42[\"file\",{\"_placeholder\":true,\"num\":0},{\"x\":{\"_placeholder\":true,"
-              "\"num\":1}},{\"_placeholder\":true,\"num\":2}]");
+    CHECK_MEM(
+        e.text.data, e.text.len,
+        "63-/files,42[\"file\",{\"_placeholder\":true,\"num\":0},{\"x\":{\"_placeholder\":true,"
+        "\"num\":1}},{\"_placeholder\":true,\"num\":2}]");
     CHECK_EQ_INT(f1->refs, 3);
 
     /* Bad placeholder numbers are the caller's bug: reported, not crashed on. */
