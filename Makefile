@@ -35,7 +35,7 @@ EXAMPLE_BINS := $(addprefix $(BUILD)/,$(EXAMPLES))
 UNIT_BINS    := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 FUZZ_BINS    := $(patsubst test/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all c web unit fuzz test run bench deps deps-test clean
+.PHONY: all c web unit fuzz test run bench deps deps-test clean format format-check
 all: c web
 BENCH_BINS   := $(BUILD)/bench-server $(BUILD)/loadgen
 c: $(LIBS_ALL) $(EXAMPLE_BINS) $(BENCH_BINS)
@@ -80,7 +80,7 @@ fuzz: $(FUZZ_BINS)
 # npm packages of the web client and the tests. Does nothing when everything
 # is there.
 DEB_BUILD := build-essential libcivetweb-dev libcjson-dev libssl-dev
-DEB_TEST  := clang libclang-rt-14-dev chromium
+DEB_TEST  := clang libclang-rt-14-dev clang-format chromium
 define apt_install
 	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
@@ -125,6 +125,14 @@ bench: deps
 run: deps
 	$(MAKE) c web
 	./$(BUILD)/chat
+
+# The house style (.clang-format): `make format` applies it, `make test`
+# checks it.
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^web/')
+format:
+	clang-format -i $(C_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(C_FILES)
 
 clean:
 	rm -rf build

@@ -19,6 +19,16 @@ count() { # name rc passed failed
     if [ "$4" -gt 0 ] || [ "$2" -ne 0 ]; then failures+=("$1"); fi
 }
 
+echo "== format (clang-format, .clang-format)"
+if out=$(make -s format-check 2>&1); then
+    echo "format-check: ok"
+    count format-check 0 1 0
+else
+    echo "$out" | head -20
+    echo "format-check: FAILED (run make format)"
+    count format-check 1 0 1
+fi
+
 echo "== unit tests ($BUILD/test)"
 for t in "$BUILD"/test/test_*; do
     [ -x "$t" ] || continue
