@@ -71,6 +71,38 @@ else
     count bench-smoke 1 0 1
 fi
 
+echo "== interop (test/interop: python-socketio client against sio-echo and sio-test)"
+if command -v python3 >/dev/null 2>&1; then
+    venv=build/interop-venv
+    req=test/interop/requirements.txt
+    # (Re)built only when missing or when the requirements changed.
+    if ! { [ -x "$venv/bin/python" ] && cmp -s "$req" "$venv/requirements.txt"; }; then
+        rm -rf "$venv"
+        if python3 -m venv "$venv" >/dev/null 2>&1 &&
+            "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >"$venv.log" 2>&1; then
+            cp "$req" "$venv/requirements.txt"
+        else
+            tail -20 "$venv.log" 2>/dev/null
+            echo "interop: could not set up $venv (python3 -m venv needs python3-venv; pip needs PyPI)"
+        fi
+    fi
+    if [ -f "$venv/requirements.txt" ]; then
+        out=$(BUILD_DIR="$(cd "$BUILD" && pwd)" timeout 120 "$venv/bin/python" \
+            test/interop/test_python_client.py 2>&1)
+        rc=$?
+        p=$(grep -c '^ok - ' <<<"$out")
+        f=$(grep -c '^not ok - ' <<<"$out")
+        if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        [ $rc -ne 0 ] && grep -v '^ok - ' <<<"$out" | tail -60
+        echo "interop-python: $p passed, $f failed"
+        count interop-python $rc "$p" "$f"
+    else
+        count interop-python 1 0 1
+    fi
+else
+    echo "interop: skipped (no python3)"
+fi
+
 echo "== end-to-end (test/e2e)"
 e2e_files=$(cd test/e2e && ls *.test.js 2>/dev/null)
 if [ -n "$e2e_files" ]; then
