@@ -647,24 +647,36 @@ static void on_frame_end(conn *c)
     }
 }
 
+/* Copies bytes of an HTTP response head into buf (up to cap, the rest is
+ * skipped) until the blank line that ends it; *match counts the bytes of
+ * "\r\n\r\n" seen so far. Advances *d / *n past what it used. Returns 1 once
+ * the head is complete, 0 if more bytes are needed. */
+static int http_head_feed(uint8_t *match, char *buf, size_t *len, size_t cap, const uint8_t **d,
+                          size_t *n)
+{
+    static const char crlf2[] = "\r\n\r\n";
+    while (*n) {
+        uint8_t b = **d;
+        if (*len < cap)
+            buf[(*len)++] = (char)b;
+        *match = (b == (uint8_t)crlf2[*match]) ? (uint8_t)(*match + 1) : (b == '\r') ? 1 : 0;
+        (*d)++;
+        (*n)--;
+        if (*match == 4)
+            return 1;
+    }
+    return 0;
+}
+
 /* Feeds received bytes through the HTTP 101 reader and the frame parser. */
 static void ws_feed(conn *c, const uint8_t *d, size_t n)
 {
-    static const char crlf2[] = "\r\n\r\n";
     while (n && c->fd >= 0) {
         if (c->state == ST_HTTP) {
-            while (n) {
-                if (c->pre_len < PRE_MAX)
-                    c->pre[c->pre_len++] = (char)*d;
-                c->http_match = (*d == (uint8_t)crlf2[c->http_match]) ? (uint8_t)(c->http_match + 1)
-                                : (*d == '\r')                        ? 1
-                                                                      : 0;
-                d++;
-                n--;
-                if (c->http_match == 4)
-                    break;
-            }
-            if (c->http_match < 4)
+            size_t len = c->pre_len;
+            int done = http_head_feed(&c->http_match, c->pre, &len, PRE_MAX, &d, &n);
+            c->pre_len = (uint16_t)len;
+            if (!done)
                 return;
             if (c->pre_len < 12 || memcmp(c->pre + 9, "101", 3)) {
                 char st[16];
@@ -891,21 +903,9 @@ static void http_feed(conn *c, const uint8_t *d, size_t n)
 {
     int which = c->role == R_PPOST;
     http_reader *r = &c->px->r[which];
-    static const char crlf2[] = "\r\n\r\n";
     while (n && c->fd >= 0) {
         if (!r->in_body) {
-            while (n) {
-                if (r->hdr_len < sizeof(r->hdr) - 1)
-                    r->hdr[r->hdr_len++] = (char)*d;
-                c->http_match = (*d == (uint8_t)crlf2[c->http_match]) ? (uint8_t)(c->http_match + 1)
-                                : (*d == '\r')                        ? 1
-                                                                      : 0;
-                d++;
-                n--;
-                if (c->http_match == 4)
-                    break;
-            }
-            if (c->http_match < 4)
+            if (!http_head_feed(&c->http_match, r->hdr, &r->hdr_len, sizeof(r->hdr) - 1, &d, &n))
                 return;
             c->http_match = 0;
             r->hdr[r->hdr_len] = 0;

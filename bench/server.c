@@ -93,12 +93,7 @@ int main(int argc, char **argv)
         case 'p': o.srv.port = atoi(optarg); break;
         case 'n': o.srv.max_clients = strtoul(optarg, NULL, 10); break;
         case 'q': o.sio.engine.max_send_queue = strtoul(optarg, NULL, 10); break;
-        case 'l':
-            o.srv.log_level = !strcmp(optarg, "error")   ? SRV_LOG_ERROR
-                              : !strcmp(optarg, "warn")  ? SRV_LOG_WARN
-                              : !strcmp(optarg, "debug") ? SRV_LOG_DEBUG
-                                                         : SRV_LOG_INFO;
-            break;
+        case 'l': o.srv.log_level = srv_log_level_from_name(optarg); break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }

@@ -540,7 +540,7 @@ void eio_jsonp_wrap(const char *index, const uint8_t *payload, size_t len, eio_b
     eio_buf_append_str(out, "\");");
 }
 
-static int hex_value(uint8_t c)
+int eio_hex_value(uint8_t c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -560,8 +560,8 @@ void eio_form_decode(const uint8_t *s, size_t len, eio_buf *out)
         int hi, lo;
         if (s[i] == '+') {
             eio_buf_append_byte(out, ' ');
-        } else if (s[i] == '%' && len - i >= 3 && (hi = hex_value(s[i + 1])) >= 0 &&
-                   (lo = hex_value(s[i + 2])) >= 0) {
+        } else if (s[i] == '%' && len - i >= 3 && (hi = eio_hex_value(s[i + 1])) >= 0 &&
+                   (lo = eio_hex_value(s[i + 2])) >= 0) {
             eio_buf_append_byte(out, (uint8_t)(hi << 4 | lo));
             i += 2;
         } else {

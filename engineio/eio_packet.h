@@ -137,6 +137,9 @@ void eio_jsonp_wrap(const char *index, const uint8_t *payload, size_t len, eio_b
  * payload to out. Returns EIO_OK or EIO_ERR_PARSE if there is no d field. */
 int eio_jsonp_unwrap(const uint8_t *body, size_t len, eio_buf *out);
 
+/* The value of a hexadecimal digit, or -1. */
+int eio_hex_value(uint8_t c);
+
 /* Form-decodes s[0..len) (a query string or form value) and appends the
  * bytes to out: '+' is a space, "%XX" a byte; a '%' not followed by two hex
  * digits stays as it is (as Node's querystring does). */

@@ -14,6 +14,7 @@
  * cJSON_malloc) so cJSON_Delete can free them; the parser's stack and scratch
  * arrays are freed before it returns. Out of memory aborts (eio_oom).
  */
+#include "engineio/eio_packet.h"
 #include "socketio/sio_json.h"
 
 #include <math.h>
@@ -295,23 +296,12 @@ static void skip_ws(parser *p)
     }
 }
 
-static int hex_value(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads 4 hex digits at s[0..4); -1 if they are not all hex digits. */
 static long hex4(const uint8_t *s)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hex_value(s[i]);
+        int h = eio_hex_value(s[i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;
