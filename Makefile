@@ -73,7 +73,7 @@ $(UNIT_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIBS_ALL)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread -fsanitize=fuzzer,address,undefined
 build/fuzz/%: test/fuzz/%.c $(ENGINEIO_SRC) $(SOCKETIO_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) -lcjson -lcrypto
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) -lcjson -lssl -lcrypto
 fuzz: $(FUZZ_BINS)
 
 # Installs what is missing: Debian packages (as root, with apt-get) and the

@@ -84,6 +84,9 @@ int main(int argc, char **argv)
         {"max-clients", required_argument, NULL, 'n'},
         {"max-send-queue", required_argument, NULL, 'q'},
         {"log-level", required_argument, NULL, 'l'},
+        {"host", required_argument, NULL, 'H'},
+        {"tls-cert", required_argument, NULL, 'E'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -94,6 +97,9 @@ int main(int argc, char **argv)
         case 'n': o.srv.max_clients = strtoul(optarg, NULL, 10); break;
         case 'q': o.sio.engine.max_send_queue = strtoul(optarg, NULL, 10); break;
         case 'l': o.srv.log_level = srv_log_level_from_name(optarg); break;
+        case 'H': srv_add_host(&o.srv, optarg); break;
+        case 'E': o.srv.tls_cert = optarg; break;
+        case 'K': o.srv.tls_key = optarg; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }

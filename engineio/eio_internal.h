@@ -20,6 +20,8 @@
 #include "eio_buf.h"
 #include "eio_packet.h"
 #include "eio_server.h"
+#include "eio_http.h"
+#include "eio_stream.h"
 #include "eio_ws.h"
 
 /* ---- timers: a binary min-heap of deadlines (eio_timer.c) ---- */
@@ -45,6 +47,16 @@ uint64_t eio__now_ms(void); /* CLOCK_MONOTONIC */
 
 #define EIO__CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
+/* A response being built by eio_polling.c. */
+typedef struct eio_http_response {
+    int status;               /* HTTP status */
+    const char *content_type; /* static string */
+    eio_buf body;
+    eio_buf headers; /* extra header lines, each ending in "\r\n" */
+} eio_http_response;
+
+void eio_http_response_free(eio_http_response *r);
+
 /* ---- outgoing messages ---- */
 struct eio_message {
     int refs; /* atomic */
@@ -63,46 +75,89 @@ typedef struct eio__out {
     eio_message *msg; /* for EIO_PACKET_MESSAGE and OPEN (its JSON); owned ref */
 } eio__out;
 
-/* ---- WebSocket connections (eio_websocket.c) ---- */
+/* ---- connections (eio_conn.c): every peer socket the engine owns ---- */
 typedef struct eio__wq_item {
     eio_frame *frame;
     size_t offset;
 } eio__wq_item;
 
+/* What a descriptor in the epoll set is (the first field of each). */
+enum { EIO__P_LISTENER = 1, EIO__P_CONN, EIO__P_BACKEND };
+
 enum { EIO__WS_OPEN, EIO__WS_CLOSING, EIO__WS_CLOSED };
 
-typedef struct eio__ws_conn {
-    eio_server *srv;
+/* What a connection is doing. */
+enum {
+    EIO__M_HEAD,    /* reading a request head (or idle between requests) */
+    EIO__M_BODY,    /* reading the body of a request already dispatched */
+    EIO__M_PARKED,  /* a long-polling GET waiting for packets */
+    EIO__M_WRITING, /* a response is going out; then the next request */
+    EIO__M_FORWARD, /* a request handed to the backend (civetweb); piping its answer */
+    EIO__M_WS,      /* a WebSocket */
+};
+
+/* What a dispatched request with a body is for. */
+enum { EIO__BODY_POST = 1, EIO__BODY_FORWARD, EIO__BODY_DISCARD };
+
+typedef struct eio__listener {
+    int kind; /* EIO__P_LISTENER */
     int fd;
-    int state;
-    int version;         /* 3 or 4 */
-    eio_socket *session; /* NULL once detached */
-    int is_probe;        /* upgrading a polling session, not yet switched */
-    int epollout;        /* registered for EPOLLOUT */
-    int dirty;           /* on srv->dirty list */
-    int shut_wr;         /* FIN sent */
-    struct eio__ws_conn *dirty_next;
-    struct eio__ws_conn *prev, *next; /* srv->conns */
-    eio_buf rbuf;                     /* bytes of an incomplete frame */
-    eio_ws_assembler assembler;
-    eio__wq_item *wq; /* ring of frames to write */
+    eio_tls_ctx *tls; /* not owned; NULL: plain */
+    eio_server *srv;
+    struct eio__listener *next;
+} eio__listener;
+
+typedef struct eio__backend eio__backend;
+
+typedef struct eio__conn {
+    int kind; /* EIO__P_CONN */
+    eio_server *srv;
+    eio_stream *stream;
+    int mode;     /* EIO__M_* */
+    int state;    /* EIO__WS_OPEN / CLOSING (close once the queue is written) / CLOSED */
+    int events;   /* epoll events registered */
+    int dirty;    /* on srv->dirty list */
+    int shut_wr;  /* FIN sent */
+    int ready;    /* parked GET on srv->ready_polls */
+    int read_off; /* stopped reading (pipelined bytes buffered up to the limit) */
+    struct eio__conn *dirty_next, *ready_next;
+    struct eio__conn *prev, *next; /* srv->conns */
+    eio_buf rbuf;                  /* bytes read and not yet used */
+    eio__wq_item *wq;              /* ring of frames to write */
     size_t wq_head, wq_len, wq_cap;
     size_t queued_bytes;
-    eio__timer linger_timer;  /* closing: give up waiting for the peer */
+    eio__timer idle_timer; /* head / keep-alive timeout; linger once closing */
+    char remote_addr[48];
+    int remote_port;
+    /* HTTP: the request in progress */
+    int keep_alive;      /* the connection may carry another request */
+    int body_kind;       /* EIO__BODY_* while mode == EIO__M_BODY */
+    int body_chunked;    /* the body uses chunked coding */
+    int expect_continue; /* the client waits for "100 Continue" before its body */
+    int upgrade;         /* the request asks for a WebSocket upgrade */
+    long long body_left; /* Content-Length bytes still to read */
+    size_t body_max;
+    eio_http_chunked chunked;
+    eio_buf body;    /* decoded body */
+    eio_request req; /* the request being served (strings in req_storage) */
+    char *req_storage;
+    eio_socket *session;   /* polling: the session of a parked GET or a POST (a reference);
+                              WebSocket: its session, NULL once detached */
+    eio__backend *backend; /* EIO__M_FORWARD */
+    /* WebSocket */
+    int version;  /* 3 or 4 */
+    int is_probe; /* upgrading a polling session, not yet switched */
+    eio_ws_assembler assembler;
     eio__timer upgrade_timer; /* probe: upgradeTimeout */
-} eio__ws_conn;
+} eio__conn;
+
+/* Kept name for the WebSocket role of a connection. */
+typedef eio__conn eio__ws_conn;
 
 /* ---- sessions ---- */
 #define EIO__POLLING_CLOSE_TIMEOUT_MS 30000 /* Node's polling closeTimeout */
 
 enum { EIO__S_OPEN, EIO__S_CLOSING, EIO__S_CLOSED };
-
-/* A long-polling GET waiting for packets: lives on the worker's stack. */
-typedef struct eio__poll_waiter {
-    pthread_cond_t cond; /* used when wake_fd < 0 */
-    int wake_fd;         /* eventfd of the waiting thread, or -1 */
-    int done;
-} eio__poll_waiter;
 
 struct eio_socket {
     eio_server *srv;
@@ -124,8 +179,8 @@ struct eio_socket {
     eio__out *outq;
     size_t outq_head, outq_len, outq_cap;
     size_t outq_bytes;
-    eio__poll_waiter *get_waiter; /* pending GET */
-    int post_busy;
+    eio__conn *get_conn;      /* the connection of a waiting GET (parked) */
+    eio__conn *post_conn;     /* the connection of a POST whose body is being read */
     eio__ws_conn *ws;         /* transport when on WebSocket */
     eio__ws_conn *probe;      /* upgrading connection */
     eio__timer ping_timer;    /* v4: send the next ping */
@@ -152,34 +207,32 @@ struct eio_server {
 
     eio_socket **map; /* session table: sid -> session */
     size_t map_cap, n_sessions;
-    eio_socket *sessions;                /* every open session */
-    eio__ws_conn *conns;                 /* every WebSocket connection */
-    eio__ws_conn *dirty;                 /* connections with frames to write */
-    eio__ws_conn *zombies;               /* closed, to free at the end of the iteration */
-    eio_socket *pending_close;           /* overflowed sessions to close at a safe point */
-    pthread_mutex_t attach_mu;           /* guards `attachments` only (not the engine lock) */
-    struct eio__attachment *attachments; /* upgraded sockets waiting for the loop */
+    eio_socket *sessions;      /* every open session */
+    eio__conn *conns;          /* every connection */
+    eio__conn *dirty;          /* connections with bytes to write */
+    eio__conn *ready_polls;    /* parked GETs to answer at the next flush */
+    eio__conn *zombies;        /* closed, to free at the end of the iteration */
+    eio_socket *pending_close; /* overflowed sessions to close at a safe point */
+    eio__listener *listeners;
+    size_t n_conns;
     eio__timer_heap timers;
-    uint8_t *fd_owned; /* atomic bytes: 1 for descriptors the engine owns */
-    size_t fd_owned_len;
     eio_buf read_buf;                                   /* loop thread's read buffer */
     eio_buf scratch;                                    /* decode scratch */
     eio_frame *f_ping, *f_pong, *f_noop, *f_pong_probe; /* WebSocket control frames */
+    eio_http_field *http_fields; /* parse scratch: opts.max_headers entries */
+    char *path;                  /* engine path, with a trailing '/' */
+    char *cors_origin;           /* copy of the option */
+    char *backend_host;          /* where other requests go (NULL: answered 404) */
+    int backend_port;
+    int reserve_fd; /* kept for accepting when out of descriptors */
+    uint64_t last_emfile_log_ms;
+    char date[40]; /* "Date: ...\r\n" of the current second */
+    int64_t date_sec;
 };
-
-/* An upgraded socket handed over by an HTTP worker, for the loop thread. */
-typedef struct eio__attachment {
-    int fd;
-    eio_request req; /* deep copy */
-    char *req_storage;
-    char sid[21];
-    struct eio__attachment *next;
-} eio__attachment;
 
 /* eio_server.c */
 char *eio__request_dup(const eio_request *r, eio_request *out);
 void eio__wake_loop(eio_server *srv);
-void eio__run_attachments(eio_server *srv);
 void eio__log(eio_server *srv, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void eio__timer_set(eio_server *srv, eio__timer *t, uint64_t delay_ms);
@@ -197,19 +250,53 @@ void eio__session_flush_to_ws(eio_socket *s);
 void eio__gen_sid(char out[21]);
 int eio__query_int(const eio_request *r, const char *key, int *out);
 
-/* eio_polling.c */
+/* eio_polling.c: the long-polling transport and the HTTP side of the engine
+ * (handshakes, verification, upgrade requests). Called by eio_conn.c. */
 void eio__poll_wake(eio_socket *s);
-void eio__poll_close_payload(eio_socket *s);
+/* Serves a request on the engine path whose head was read (lock held). */
+void eio__engine_request(eio__conn *c);
+/* The body of a POST dispatched by eio__engine_request is complete (or the
+ * connection failed: ok 0). */
+void eio__engine_post_body(eio__conn *c, int ok);
+/* Answers parked GETs that were woken (lock held; from the flush). */
+void eio__run_ready_polls(eio_server *srv);
+/* A parked GET's connection is gone. */
+void eio__poll_conn_lost(eio__conn *c);
 
-/* eio_websocket.c */
-eio__ws_conn *eio__ws_new(eio_server *srv, int fd, int version);
-int eio__ws_send_frame(eio__ws_conn *c, eio_frame *f); /* takes a new ref */
+/* eio_conn.c: connections, HTTP framing, the backend, writing. */
+int eio__conn_send_frame(eio__conn *c, eio_frame *f); /* takes a new ref */
+/* Queues an HTTP response: status line, Content-Type (NULL: none),
+ * Content-Length, Date, Connection, the extra header lines, the body. */
+void eio__conn_respond(eio__conn *c, int status, const char *content_type, const char *extra,
+                       size_t extra_len, const void *body, size_t len);
+/* After a response: the next request (keep-alive) or the close. */
+void eio__conn_request_done(eio__conn *c);
+void eio__conn_close(eio__conn *c, int linger); /* linger: write the queue first */
+void eio__conn_finish(eio__conn *c);            /* closes the descriptor now */
+/* Reads the request's body (framing in c->body_chunked / body_left) up to
+ * max bytes, then calls on: eio__engine_post_body (EIO__BODY_POST) or the
+ * dispatch (EIO__BODY_FORWARD). */
+void eio__conn_start_body(eio__conn *c, int kind, size_t max);
+void eio__listeners_close(eio_server *srv);
+void eio__conn_handle_event(eio__conn *c, uint32_t events);
+void eio__backend_handle_event(eio__backend *b, uint32_t events);
+void eio__listener_accept(eio__listener *l);
+void eio__flush_dirty(eio_server *srv);
+void eio__free_zombies(eio_server *srv);
+void eio__cors_headers(eio_server *srv, const eio_request *req, int preflight, eio_buf *out);
+const char *eio__status_text(int status);
+
+/* eio_websocket.c: the WebSocket transport over a connection. */
 int eio__ws_send_packet(eio__ws_conn *c, uint8_t type, eio_message *msg, int probe);
 void eio__ws_close(eio__ws_conn *c, int code, const char *reason);
 void eio__ws_detach(eio__ws_conn *c);
-void eio__ws_handle_event(eio__ws_conn *c, uint32_t events);
-void eio__ws_flush_dirty(eio_server *srv);
-void eio__ws_free_zombies(eio_server *srv);
+/* Turns c (whose 101 was queued) into the WebSocket of session s: its own
+ * transport, or a probe when s is on polling. */
+void eio__ws_start(eio__conn *c, eio_socket *s, int version, int is_probe);
+/* Parses and handles complete frames in buf; returns the bytes used. */
+size_t eio__ws_process(eio__ws_conn *c, uint8_t *buf, size_t len);
+/* The connection of a WebSocket read its peer's end (n == 0) or failed. */
+void eio__ws_lost(eio__ws_conn *c, int orderly);
 eio_frame *eio__message_ws_frame(eio_message *m, int version);
 
 #endif

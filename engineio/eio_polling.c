@@ -1,38 +1,35 @@
 /*
- * eio_polling: the HTTP side of the engine. Handshakes, long-polling GET and
- * POST (v3 and v4 framing, v3 binary payloads, b64 and JSONP), request
- * verification as Node's engine.io verify() does it, and the hand-over of
- * upgraded WebSocket sockets.
+ * eio_polling: the HTTP side of the engine, served on the loop (eio_conn.c
+ * reads and frames the requests). Handshakes, long-polling GET and POST (v3
+ * and v4 framing, v3 binary payloads, b64 and JSONP), request verification as
+ * Node's engine.io verify() does it, CORS preflights, and WebSocket upgrade
+ * requests (checked as engine.io and ws check them, answered 101 here, then
+ * the connection becomes the WebSocket: eio_websocket.c).
  *
- * Threading: called on HTTP worker threads without the engine lock; takes it.
- * A GET waits on a condition variable tied to the engine lock until its
- * session has something to send. User callbacks run here with the lock held.
- * Ownership: a request holds a reference to its session while it works on it.
+ * A GET with nothing to send parks its connection on the session (no thread
+ * waits); packets queued for the session mark it ready, and the flush at the
+ * end of the lock answers it with everything queued by then.
+ *
+ * Threading: engine lock held for every function (the loop thread, or the
+ * flush in eio_server_unlock). User callbacks run here with the lock held.
+ * Ownership: a parked GET or a POST in progress holds a reference to its
+ * session (conn->session).
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "eio_internal.h"
 
 void eio__poll_wake(eio_socket *s)
 {
-    eio__poll_waiter *w = s->get_waiter;
-    if (!w)
+    eio__conn *c = s->get_conn;
+    if (!c || c->ready)
         return;
-    s->get_waiter = NULL;
-    w->done = 1;
-    if (w->wake_fd >= 0) {
-        uint64_t one = 1;
-        ssize_t n = write(w->wake_fd, &one, sizeof(one));
-        (void)n;
-    } else {
-        pthread_cond_signal(&w->cond);
-    }
+    c->ready = 1;
+    c->ready_next = s->srv->ready_polls;
+    s->srv->ready_polls = c;
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -145,64 +142,23 @@ static void take_payload(eio_socket *s, eio_http_response *resp)
         eio__session_close(s, s->close_reason ? s->close_reason : "forced close");
 }
 
-/* Waits (lock held on entry and exit) until the GET is woken, or until its
- * client hangs up, which closes the session as Node does. Returns 0 when
- * woken, -1 when the client is gone. */
-static int wait_for_wake(eio_socket *s, eio__poll_waiter *w, const eio_request *req)
+/* Queues resp on c, with the CORS lines, and goes on to the next request. */
+static void send_response(eio__conn *c, eio_http_response *resp)
 {
-    eio_server *srv = s->srv;
-    while (!w->done) {
-        pthread_mutex_unlock(&srv->mu);
-        struct pollfd p[2] = {{w->wake_fd, POLLIN, 0}, {req->conn_fd, POLLRDHUP, 0}};
-        int n = poll(p, req->conn_fd >= 0 ? 2 : 1, -1);
-        pthread_mutex_lock(&srv->mu);
-        if (p[0].revents & POLLIN) {
-            uint64_t v;
-            ssize_t r = read(w->wake_fd, &v, sizeof(v));
-            (void)r;
-        }
-        if (n > 0 && !w->done && req->conn_fd >= 0 &&
-            (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) {
-            s->get_waiter = NULL;
-            w->done = 1;
-            eio__log(srv, EIO_LOG_DEBUG, "session %s: poll connection closed prematurely", s->id);
-            eio__session_close(s, "transport error");
-            return -1;
-        }
-    }
-    return 0;
+    eio_buf extra = EIO_BUF_INIT;
+    eio__cors_headers(c->srv, &c->req, 0, &extra);
+    if (resp->headers.len)
+        eio_buf_append(&extra, resp->headers.data, resp->headers.len);
+    eio__conn_respond(c, resp->status, resp->content_type, (const char *)extra.data, extra.len,
+                      resp->body.data, resp->body.len);
+    eio_buf_free(&extra);
+    eio_http_response_free(resp);
+    eio__conn_request_done(c);
 }
 
-/* A GET on a session (lock held; the caller holds a reference). */
-static void serve_get(eio_socket *s, const eio_request *req, eio_http_response *resp)
+/* The answer to a GET that may go out now (lock held). */
+static void answer_get(eio_socket *s, eio_http_response *resp)
 {
-    eio_server *srv = s->srv;
-    if (s->get_waiter) {
-        eio__log(srv, EIO_LOG_DEBUG, "session %s: overlapping GET", s->id);
-        eio__session_close(s, "transport error");
-        respond_empty(resp, 400);
-        return;
-    }
-    if (s->outq_len == 0 && s->state == EIO__S_OPEN && !s->upgrading &&
-        s->transport == EIO_TRANSPORT_POLLING) {
-        eio__poll_waiter w;
-        w.done = 0;
-        w.wake_fd = req->wake_fd;
-        s->get_waiter = &w;
-        eio__run_pending_closes(srv);
-        eio__ws_flush_dirty(srv); /* the wait releases the lock without a flush */
-        if (w.wake_fd >= 0) {
-            if (wait_for_wake(s, &w, req) < 0) {
-                respond_empty(resp, 400); /* nobody will read it */
-                return;
-            }
-        } else {
-            pthread_cond_init(&w.cond, NULL);
-            while (!w.done)
-                pthread_cond_wait(&w.cond, &srv->mu);
-            pthread_cond_destroy(&w.cond);
-        }
-    }
     if (s->transport != EIO_TRANSPORT_POLLING) {
         /* Upgraded while waiting: end this poll. */
         eio_packet noop = {EIO_PACKET_NOOP, 0, NULL, 0};
@@ -215,92 +171,148 @@ static void serve_get(eio_socket *s, const eio_request *req, eio_http_response *
     take_payload(s, resp);
 }
 
-/* Reads a POST body, at most max bytes. Returns 0, -1 on a read error, -2 if
- * the body is larger than max. */
-static int read_body(const eio_request *req, size_t max, eio_buf *out)
+void eio__run_ready_polls(eio_server *srv)
 {
-    if (!req->read_body)
-        return 0;
-    for (;;) {
-        uint8_t *p = eio_buf_reserve(out, 16384);
-        int n = req->read_body(req->read_ctx, p, 16384);
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            return 0;
-        eio_buf_advance(out, (size_t)n);
-        if (out->len > max)
-            return -2;
+    while (srv->ready_polls) {
+        eio__conn *c = srv->ready_polls;
+        srv->ready_polls = c->ready_next;
+        c->ready_next = NULL;
+        c->ready = 0;
+        eio_socket *s = c->session;
+        if (c->state != EIO__WS_OPEN || c->mode != EIO__M_PARKED || !s)
+            continue;
+        s->get_conn = NULL;
+        c->session = NULL;
+        c->mode = EIO__M_WRITING;
+        eio_http_response resp = {0};
+        answer_get(s, &resp);
+        send_response(c, &resp);
+        eio__session_unref(s);
     }
 }
 
-static void serve_post(eio_server *srv, eio_socket *s, const eio_request *req,
-                       eio_http_response *resp)
+void eio__poll_conn_lost(eio__conn *c)
 {
-    /* Lock held on entry and exit; released while the body is read. */
-    if (req->content_length >= 0 &&
-        (unsigned long long)req->content_length > srv->opts.max_payload) {
-        resp->status = 413;
-        resp->content_type = NULL;
+    eio_socket *s = c->session;
+    c->session = NULL;
+    if (!s)
         return;
+    if (s->get_conn == c) {
+        s->get_conn = NULL;
+        eio__log(c->srv, EIO_LOG_DEBUG, "session %s: poll connection closed prematurely", s->id);
+        eio__session_close(s, "transport error");
     }
-    const char *ctype = eio_request_header(req, "Content-Type");
-    int is_binary = ctype && strncasecmp(ctype, "application/octet-stream", 24) == 0;
-    if (is_binary && s->version >= 4) {
-        eio__session_close(s, "transport error"); /* Node: "invalid content" */
-        respond_empty(resp, 400);
-        return;
+    if (s->post_conn == c) {
+        s->post_conn = NULL;
+        eio__log(c->srv, EIO_LOG_DEBUG, "session %s: data request connection closed prematurely",
+                 s->id);
+        eio__session_close(s, "transport error");
     }
-    if (s->post_busy) {
-        eio__log(srv, EIO_LOG_DEBUG, "session %s: overlapping POST", s->id);
+    eio__session_unref(s);
+}
+
+/* A GET on a session: answered now, or parked until there is something to
+ * send. */
+static void serve_get(eio__conn *c, eio_socket *s, eio_http_response *resp)
+{
+    eio_server *srv = s->srv;
+    if (s->get_conn) {
+        eio__log(srv, EIO_LOG_DEBUG, "session %s: overlapping GET", s->id);
         eio__session_close(s, "transport error");
         respond_empty(resp, 400);
+        send_response(c, resp);
         return;
     }
-    s->post_busy = 1;
-    pthread_mutex_unlock(&srv->mu);
-    eio_buf body = EIO_BUF_INIT;
-    int rr = read_body(req, srv->opts.max_payload, &body);
+    if (s->outq_len == 0 && s->state == EIO__S_OPEN && !s->upgrading &&
+        s->transport == EIO_TRANSPORT_POLLING) {
+        c->mode = EIO__M_PARKED;
+        c->session = s;
+        s->refs++;
+        s->get_conn = c;
+        eio_http_response_free(resp);
+        return;
+    }
+    answer_get(s, resp);
+    send_response(c, resp);
+}
+
+/* A POST on a session, at its head: checked, then its body is read. */
+static void serve_post(eio__conn *c, eio_socket *s)
+{
+    eio_server *srv = s->srv;
+    eio_http_response resp = {0};
+    if (c->req.content_length >= 0 &&
+        (unsigned long long)c->req.content_length > srv->opts.max_payload) {
+        c->keep_alive = 0; /* the body is not read */
+        resp.status = 413;
+        send_response(c, &resp);
+        return;
+    }
+    const char *ctype = eio_request_header(&c->req, "Content-Type");
+    int is_binary = ctype && strncasecmp(ctype, "application/octet-stream", 24) == 0;
+    if ((is_binary && s->version >= 4) || s->post_conn) {
+        if (s->post_conn)
+            eio__log(srv, EIO_LOG_DEBUG, "session %s: overlapping POST", s->id);
+        eio__session_close(s, "transport error"); /* Node: "invalid content" / overlap */
+        c->keep_alive = 0;
+        respond_empty(&resp, 400);
+        send_response(c, &resp);
+        return;
+    }
+    s->post_conn = c;
+    c->session = s;
+    s->refs++;
+    eio__conn_start_body(c, EIO__BODY_POST, srv->opts.max_payload);
+}
+
+void eio__engine_post_body(eio__conn *c, int ok)
+{
+    eio_socket *s = c->session;
+    eio_server *srv = c->srv;
+    c->session = NULL;
+    if (!s)
+        return;
+    if (s->post_conn == c)
+        s->post_conn = NULL;
+    if (!ok) {
+        eio__session_unref(s); /* the connection answers the refusal itself */
+        return;
+    }
+    const char *ctype = eio_request_header(&c->req, "Content-Type");
+    int is_binary = ctype && strncasecmp(ctype, "application/octet-stream", 24) == 0;
     eio_buf payload = EIO_BUF_INIT;
     int bad = 0;
-    if (rr == 0 && s->jsonp) {
-        if (eio_jsonp_unwrap(body.data ? body.data : (const uint8_t *)"", body.len, &payload) !=
-            EIO_OK)
+    if (s->jsonp) {
+        if (eio_jsonp_unwrap(c->body.data ? c->body.data : (const uint8_t *)"", c->body.len,
+                             &payload) != EIO_OK)
             bad = 1;
     } else {
-        payload = body;
-        body = (eio_buf)EIO_BUF_INIT;
+        payload = c->body;
+        c->body = (eio_buf)EIO_BUF_INIT;
     }
-    pthread_mutex_lock(&srv->mu);
-    s->post_busy = 0;
-    if (rr == -2) {
-        resp->status = 413;
-        resp->content_type = NULL;
-    } else if (rr < 0) {
-        eio__session_close(s, "transport error");
-        respond_empty(resp, 400);
-    } else {
-        if (bad) {
+    if (bad) {
+        eio__session_close(s, "parse error");
+    } else if (s->state == EIO__S_OPEN) {
+        eio_payload_format fmt = s->version >= 4 ? EIO_PAYLOAD_V4
+                                 : is_binary     ? EIO_PAYLOAD_V3_BINARY
+                                                 : EIO_PAYLOAD_V3_TEXT;
+        eio_payload_reader r;
+        eio_payload_reader_init(&r, s->version, fmt,
+                                payload.data ? payload.data : (const uint8_t *)"", payload.len);
+        eio_packet p;
+        int got;
+        while (s->state == EIO__S_OPEN && (got = eio_payload_next(&r, &p)) == 1)
+            eio__session_on_packet(s, &p);
+        if (s->state == EIO__S_OPEN && got < 0)
             eio__session_close(s, "parse error");
-        } else {
-            eio_payload_format fmt = s->version >= 4 ? EIO_PAYLOAD_V4
-                                     : is_binary     ? EIO_PAYLOAD_V3_BINARY
-                                                     : EIO_PAYLOAD_V3_TEXT;
-            eio_payload_reader r;
-            eio_payload_reader_init(&r, s->version, fmt,
-                                    payload.data ? payload.data : (const uint8_t *)"", payload.len);
-            eio_packet p;
-            int got;
-            while (s->state == EIO__S_OPEN && (got = eio_payload_next(&r, &p)) == 1)
-                eio__session_on_packet(s, &p);
-            if (s->state == EIO__S_OPEN && got < 0)
-                eio__session_close(s, "parse error");
-            eio_payload_reader_free(&r);
-        }
-        respond_ok(resp);
+        eio_payload_reader_free(&r);
     }
-    eio_buf_free(&body);
     eio_buf_free(&payload);
+    eio_http_response resp = {0};
+    respond_ok(&resp);
+    send_response(c, &resp);
+    eio__session_unref(s);
+    (void)srv;
 }
 
 /* Origin header with characters Node's checkInvalidHeaderChar refuses. */
@@ -416,154 +428,162 @@ static int verify(eio_server *srv, const eio_request *req, const query_params *q
     return VERIFY_OK;
 }
 
-void eio_server_handle_http(eio_server *srv, const eio_request *req, eio_http_response *resp)
+/* Node's abortUpgrade (engine.io) and abortHandshake (ws): a status line,
+ * Connection: close, a text/html body holding the message, written as is. */
+static void abort_upgrade(eio__conn *c, int status, const char *message, const char *extra)
 {
+    char buf[1024];
+    int n =
+        snprintf(buf, sizeof(buf),
+                 "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-type: text/html\r\n"
+                 "Content-Length: %zu\r\n%s\r\n%s",
+                 status, eio__status_text(status), strlen(message), extra ? extra : "", message);
+    if (n > 0 && (size_t)n < sizeof(buf)) {
+        eio_frame *f = eio_frame_from(buf, (size_t)n);
+        eio__conn_send_frame(c, f);
+        eio_frame_unref(f);
+    }
+    c->keep_alive = 0;
+    eio__conn_close(c, 1);
+}
+
+/* A WebSocket upgrade on the engine path: checked as engine.io's verify()
+ * then ws's handleUpgrade() check it, answered 101, and the connection
+ * becomes the session's WebSocket (or its upgrade probe). */
+static void serve_upgrade(eio__conn *c, const query_params *q)
+{
+    eio_server *srv = c->srv;
+    const eio_request *req = &c->req;
+    int status;
+    const char *message;
+    eio_socket *s;
+    int err = verify(srv, req, q, 1, &status, &message, &s);
+    if (err == VERIFY_OK &&
+        transport_of(srv, (const char *)q->transport.data) != EIO_TRANSPORT_WEBSOCKET) {
+        err = EIO_ERRCODE_BAD_REQUEST; /* an upgrade must ask for the websocket transport */
+        status = 400;
+    }
+    if (err != VERIFY_OK) {
+        abort_upgrade(c, status == 503 ? 503 : 400, message ? message : eio_errcode_message(err),
+                      NULL);
+        return;
+    }
+    const char *upgrade = eio_request_header(req, "Upgrade");
+    const char *key = eio_request_header(req, "Sec-WebSocket-Key");
+    const char *version = eio_request_header(req, "Sec-WebSocket-Version");
+    char accept[29];
+    if (strcmp(req->method, "GET") != 0) {
+        abort_upgrade(c, 405, "Invalid HTTP method", NULL);
+        return;
+    }
+    if (!upgrade || strcasecmp(upgrade, "websocket") != 0) {
+        abort_upgrade(c, 400, "Invalid Upgrade header", NULL);
+        return;
+    }
+    if (!key || eio_ws_accept_key(key, accept) != 0) {
+        abort_upgrade(c, 400, "Missing or invalid Sec-WebSocket-Key header", NULL);
+        return;
+    }
+    if (!version || (strcmp(version, "13") != 0 && strcmp(version, "8") != 0)) {
+        abort_upgrade(c, 400, "Missing or invalid Sec-WebSocket-Version header",
+                      "Sec-WebSocket-Version: 13, 8\r\n");
+        return;
+    }
+    char new_sid[21] = "";
+    eio_buf h = EIO_BUF_INIT;
+    eio_buf_append_str(&h, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
+    eio_buf_append_str(&h, accept);
+    eio_buf_append_str(&h, "\r\n");
+    if (!q->has_sid) {
+        eio__gen_sid(new_sid);
+        cookie_header(srv, new_sid, &h);
+    }
+    eio_buf_append_str(&h, "\r\n");
+    eio_frame *f = eio_frame_from(h.data, h.len);
+    eio_buf_free(&h);
+    eio__conn_send_frame(c, f);
+    eio_frame_unref(f);
+    int v = protocol_of(srv, q);
+    if (q->has_sid) {
+        if (s->transport != EIO_TRANSPORT_POLLING || s->upgrading || s->probe || s->upgraded ||
+            !srv->opts.allow_upgrades) {
+            /* Node: "transport has already been trying to upgrade" and friends. */
+            eio__ws_start(c, NULL, s->version, 0);
+            eio__ws_close(c, EIO_WS_CLOSE_NORMAL, NULL);
+            return;
+        }
+        eio__ws_start(c, s, s->version, 1);
+        return;
+    }
+    s = eio__session_new(srv, req, v ? v : 4, EIO_TRANSPORT_WEBSOCKET, new_sid);
+    s->supports_binary = 1;
+    eio__ws_start(c, s, v ? v : 4, 0);
+    eio__session_opened(s);
+}
+
+void eio__engine_request(eio__conn *c)
+{
+    eio_server *srv = c->srv;
+    const eio_request *req = &c->req;
+    eio_http_response resp = {0};
+    if (srv->opts.cors_origin && strcmp(req->method, "OPTIONS") == 0 && !c->upgrade) {
+        eio_buf extra = EIO_BUF_INIT;
+        eio__cors_headers(srv, req, 1, &extra);
+        eio__conn_respond(c, 204, NULL, (const char *)extra.data, extra.len, NULL, 0);
+        eio_buf_free(&extra);
+        eio__conn_request_done(c);
+        return;
+    }
     query_params q;
     params_read(req, &q);
-    pthread_mutex_lock(&srv->mu);
+    if (c->upgrade) {
+        serve_upgrade(c, &q);
+        params_free(&q);
+        return;
+    }
     int status;
     const char *message;
     eio_socket *s;
     int err = verify(srv, req, &q, 0, &status, &message, &s);
     if (err != VERIFY_OK) {
-        respond_error(resp, err, status, message);
-        goto out;
-    }
-    if (s) {
-        s->refs++;
-        if (strcmp(req->method, "GET") == 0)
-            serve_get(s, req, resp);
-        else if (strcmp(req->method, "POST") == 0)
-            serve_post(srv, s, req, resp);
-        else
-            respond_empty(resp, 500); /* as Node's polling transport */
-        eio__session_unref(s);
-        goto out;
-    }
-    /* Handshake over polling. */
-    int version = protocol_of(srv, &q);
-    s = eio__session_new(srv, req, version, EIO_TRANSPORT_POLLING, NULL);
-    if (q.has_j) {
-        /* Node keeps only the digits of the JSONP index. */
-        eio_buf idx = EIO_BUF_INIT;
-        for (size_t i = 0; i < q.j.len; i++)
-            if (q.j.data[i] >= '0' && q.j.data[i] <= '9')
-                eio_buf_append_byte(&idx, q.j.data[i]);
-        s->jsonp = eio_strdup(eio_buf_cstr(&idx));
-        eio_buf_free(&idx);
-    }
-    s->supports_binary = !q.has_b64 && !q.has_j;
-    cookie_header(srv, s->id, &resp->headers);
-    s->refs++;
-    eio__session_opened(s);
-    if (s->state != EIO__S_CLOSED)
-        serve_get(s, req, resp);
-    else
-        take_payload(s, resp);
-    eio__session_unref(s);
-out:
-    eio_server_unlock(srv);
-    params_free(&q);
-}
-
-static void attach_one(eio_server *srv, int fd, const eio_request *req, const char *new_sid)
-{
-    query_params q;
-    params_read(req, &q);
-    int version = protocol_of(srv, &q);
-    if (srv->shutting_down) {
-        close(fd);
-    } else if (q.has_sid) {
-        eio_socket *s = eio__session_find(srv, (const char *)q.sid.data);
-        eio__ws_conn *c = eio__ws_new(srv, fd, s ? s->version : version ? version : 4);
-        if (!s || s->transport != EIO_TRANSPORT_POLLING || s->upgrading || s->probe ||
-            s->upgraded || !srv->opts.allow_upgrades) {
-            /* Node: "transport has already been trying to upgrade" and friends. */
-            eio__ws_close(c, EIO_WS_CLOSE_NORMAL, NULL);
+        respond_error(&resp, err, status, message);
+        if (strcmp(req->method, "POST") == 0)
+            c->keep_alive = 0; /* its body is not read */
+        send_response(c, &resp);
+    } else if (s) {
+        if (strcmp(req->method, "GET") == 0) {
+            serve_get(c, s, &resp);
+        } else if (strcmp(req->method, "POST") == 0) {
+            serve_post(c, s);
         } else {
-            c->session = s;
-            c->is_probe = 1;
-            s->probe = c;
-            eio__timer_set(srv, &c->upgrade_timer, (uint64_t)srv->opts.upgrade_timeout_ms);
+            respond_empty(&resp, 500); /* as Node's polling transport */
+            send_response(c, &resp);
         }
     } else {
-        eio__ws_conn *c = eio__ws_new(srv, fd, version ? version : 4);
-        eio_socket *s =
-            eio__session_new(srv, req, version ? version : 4, EIO_TRANSPORT_WEBSOCKET, new_sid);
-        s->ws = c;
-        c->session = s;
-        s->supports_binary = 1;
+        /* Handshake over polling. */
+        int version = protocol_of(srv, &q);
+        s = eio__session_new(srv, req, version, EIO_TRANSPORT_POLLING, NULL);
+        if (q.has_j) {
+            /* Node keeps only the digits of the JSONP index. */
+            eio_buf idx = EIO_BUF_INIT;
+            for (size_t i = 0; i < q.j.len; i++)
+                if (q.j.data[i] >= '0' && q.j.data[i] <= '9')
+                    eio_buf_append_byte(&idx, q.j.data[i]);
+            s->jsonp = eio_strdup(eio_buf_cstr(&idx));
+            eio_buf_free(&idx);
+        }
+        s->supports_binary = !q.has_b64 && !q.has_j;
+        cookie_header(srv, s->id, &resp.headers);
+        s->refs++;
         eio__session_opened(s);
+        if (s->state != EIO__S_CLOSED) {
+            serve_get(c, s, &resp);
+        } else {
+            take_payload(s, &resp);
+            send_response(c, &resp);
+        }
+        eio__session_unref(s);
     }
     params_free(&q);
-}
-
-int eio_server_prepare_upgrade(eio_server *srv, const eio_request *req, int *code, int *status,
-                               const char **message, char new_sid[21], eio_buf *headers)
-{
-    query_params q;
-    params_read(req, &q);
-    pthread_mutex_lock(&srv->mu);
-    eio_socket *s;
-    int err = verify(srv, req, &q, 1, status, message, &s);
-    if (err == VERIFY_OK &&
-        transport_of(srv, (const char *)q.transport.data) != EIO_TRANSPORT_WEBSOCKET) {
-        /* An upgrade request must ask for the websocket transport. */
-        err = EIO_ERRCODE_BAD_REQUEST;
-        *status = 400;
-    }
-    pthread_mutex_unlock(&srv->mu);
-    new_sid[0] = 0;
-    if (err == VERIFY_OK && !q.has_sid) {
-        eio__gen_sid(new_sid);
-        cookie_header(srv, new_sid, headers);
-    }
-    params_free(&q);
-    if (err == VERIFY_OK)
-        return 0;
-    *code = err;
-    if (!*message)
-        *message = eio_errcode_message(err);
-    return -1;
-}
-
-int eio_server_attach_websocket(eio_server *srv, int fd, const eio_request *req,
-                                const char *new_sid)
-{
-    /* Handed to the loop thread through a small queue: the worker does not
-     * wait for the engine lock a second time. */
-    eio__attachment *a = eio_calloc(1, sizeof(*a));
-    a->fd = fd;
-    a->req_storage = eio__request_dup(req, &a->req);
-    snprintf(a->sid, sizeof(a->sid), "%s", new_sid ? new_sid : "");
-    pthread_mutex_lock(&srv->attach_mu);
-    a->next = srv->attachments;
-    srv->attachments = a;
-    pthread_mutex_unlock(&srv->attach_mu);
-    eio__wake_loop(srv);
-    return 0;
-}
-
-/* Takes in the sockets handed over by attach_websocket (loop thread, lock
- * held), oldest first. */
-void eio__run_attachments(eio_server *srv)
-{
-    pthread_mutex_lock(&srv->attach_mu);
-    eio__attachment *list = srv->attachments;
-    srv->attachments = NULL;
-    pthread_mutex_unlock(&srv->attach_mu);
-    eio__attachment *rev = NULL;
-    while (list) {
-        eio__attachment *n = list->next;
-        list->next = rev;
-        rev = list;
-        list = n;
-    }
-    while (rev) {
-        eio__attachment *a = rev;
-        rev = a->next;
-        attach_one(srv, a->fd, &a->req, a->sid);
-        free(a->req_storage);
-        free(a);
-    }
 }

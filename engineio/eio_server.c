@@ -44,6 +44,13 @@ void eio_options_default(eio_options *o)
     o->cookie_path = "/";
     o->cookie_http_only = 1;
     o->cookie_same_site = "Lax";
+    o->path = "/engine.io/";
+    o->cors_origin = NULL;
+    o->cors_credentials = 0;
+    o->max_headers = 2000;
+    o->max_head_bytes = 16384;
+    o->headers_timeout_ms = 60000;
+    o->keep_alive_timeout_ms = 5000;
     o->log_level = EIO_LOG_INFO;
 }
 
@@ -154,11 +161,7 @@ char *eio__request_dup(const eio_request *r, eio_request *out)
 #undef COPY
 #undef STRSZ
     out->headers = hdrs;
-    out->read_body = NULL;
-    out->read_ctx = NULL;
     out->content_length = -1;
-    out->conn_fd = -1;
-    out->wake_fd = -1;
     return mem;
 }
 
@@ -172,7 +175,7 @@ void eio_server_lock(eio_server *srv)
 void eio_server_unlock(eio_server *srv)
 {
     eio__run_pending_closes(srv);
-    eio__ws_flush_dirty(srv);
+    eio__flush_dirty(srv);
     pthread_mutex_unlock(&srv->mu);
 }
 
@@ -213,7 +216,7 @@ static void *loop_main(void *arg)
     pthread_mutex_lock(&srv->mu);
     while (!srv->stop) {
         run_timers(srv);
-        eio__ws_free_zombies(srv);
+        eio__free_zombies(srv);
         eio__timer *top = eio__heap_top(&srv->timers);
         int timeout = -1;
         srv->loop_deadline = UINT64_MAX;
@@ -227,17 +230,21 @@ static void *loop_main(void *arg)
         pthread_mutex_lock(&srv->mu);
         srv->loop_deadline = 0; /* running: nobody needs to wake us */
         for (int i = 0; i < n; i++) {
-            if (events[i].data.ptr == NULL) {
+            int *kind = events[i].data.ptr;
+            if (kind == NULL) {
                 uint64_t v;
                 ssize_t r = read(srv->evfd, &v, sizeof(v));
                 (void)r;
-                eio__run_attachments(srv);
-                continue;
+            } else if (*kind == EIO__P_CONN) {
+                eio__conn_handle_event((eio__conn *)kind, events[i].events);
+            } else if (*kind == EIO__P_BACKEND) {
+                eio__backend_handle_event((eio__backend *)kind, events[i].events);
+            } else if (*kind == EIO__P_LISTENER) {
+                eio__listener_accept((eio__listener *)kind);
             }
-            eio__ws_handle_event(events[i].data.ptr, events[i].events);
         }
     }
-    eio__ws_free_zombies(srv);
+    eio__free_zombies(srv);
     eio_server_unlock(srv);
     return NULL;
 }
@@ -290,6 +297,37 @@ static eio_frame *text_frame(const char *text)
     return f;
 }
 
+/* The engine path (ending in '/') and CORS, copied. */
+static void set_http(eio_server *srv, const char *path, const char *cors_origin,
+                     int cors_credentials)
+{
+    if (!path)
+        path = "/engine.io/";
+    size_t pl = strlen(path);
+    char *p = eio_malloc(pl + 2);
+    memcpy(p, path, pl + 1);
+    if (pl == 0 || p[pl - 1] != '/') {
+        p[pl] = '/';
+        p[pl + 1] = 0;
+    }
+    free(srv->path);
+    srv->path = p;
+    srv->opts.path = p;
+    char *cors = cors_origin ? eio_strdup(cors_origin) : NULL;
+    free(srv->cors_origin);
+    srv->cors_origin = cors;
+    srv->opts.cors_origin = cors;
+    srv->opts.cors_credentials = cors_credentials;
+}
+
+void eio_server_set_http(eio_server *srv, const char *path, const char *cors_origin,
+                         int cors_credentials)
+{
+    eio_server_lock(srv);
+    set_http(srv, path, cors_origin, cors_credentials);
+    eio_server_unlock(srv);
+}
+
 eio_server *eio_server_new(const eio_options *opts, const eio_callbacks *cbs, void *user_data)
 {
     eio_server *srv = eio_calloc(1, sizeof(*srv));
@@ -309,14 +347,12 @@ eio_server *eio_server_new(const eio_options *opts, const eio_callbacks *cbs, vo
         srv->opts.cookie_path = srv->cookie_path;
         srv->opts.cookie_same_site = srv->cookie_same_site;
     }
+    set_http(srv, srv->opts.path, srv->opts.cors_origin, srv->opts.cors_credentials);
+    if (srv->opts.max_headers == 0)
+        srv->opts.max_headers = 1;
+    srv->http_fields = eio_calloc(srv->opts.max_headers, sizeof(*srv->http_fields));
+    srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&srv->mu, NULL);
-    pthread_mutex_init(&srv->attach_mu, NULL);
-    struct rlimit rl;
-    srv->fd_owned_len = 65536;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
-        rl.rlim_max < (1u << 22))
-        srv->fd_owned_len = (size_t)rl.rlim_max;
-    srv->fd_owned = eio_calloc(srv->fd_owned_len, 1);
     srv->map_cap = 1024;
     srv->map = eio_calloc(srv->map_cap, sizeof(*srv->map));
     srv->f_ping = text_frame("2");
@@ -344,6 +380,7 @@ void eio_server_shutdown(eio_server *srv)
 {
     eio_server_lock(srv);
     srv->shutting_down = 1;
+    eio__listeners_close(srv);
     eio__run_pending_closes(srv);
     while (srv->sessions)
         eio__session_close(srv->sessions, "server shutting down");
@@ -360,14 +397,23 @@ void eio_server_free(eio_server *srv)
     eio__wake_loop(srv);
     pthread_mutex_unlock(&srv->mu);
     pthread_join(srv->thread, NULL);
-    eio__run_attachments(srv); /* closes what was handed over meanwhile */
     /* Connections still lingering are closed now. */
     while (srv->conns) {
-        eio__ws_conn *c = srv->conns;
+        eio__conn *c = srv->conns;
         c->state = EIO__WS_OPEN;
-        eio__ws_close(c, 0, NULL);
+        eio__conn_finish(c);
     }
-    eio__ws_free_zombies(srv);
+    while (srv->dirty) {
+        eio__conn *c = srv->dirty;
+        srv->dirty = c->dirty_next;
+        c->dirty = 0;
+    }
+    while (srv->ready_polls) {
+        eio__conn *c = srv->ready_polls;
+        srv->ready_polls = c->ready_next;
+        c->ready = 0;
+    }
+    eio__free_zombies(srv);
     /* User timeouts never fired: free them (session timers are embedded). */
     for (size_t i = 0; i < srv->timers.len; i++)
         if (srv->timers.items[i]->fire == on_user_timeout)
@@ -382,19 +428,17 @@ void eio_server_free(eio_server *srv)
     eio_buf_free(&srv->read_buf);
     eio_buf_free(&srv->scratch);
     free(srv->map);
-    free(srv->fd_owned);
+    free(srv->http_fields);
+    free(srv->path);
+    free(srv->cors_origin);
+    free(srv->backend_host);
+    if (srv->reserve_fd >= 0)
+        close(srv->reserve_fd);
     free(srv->cookie);
     free(srv->cookie_path);
     free(srv->cookie_same_site);
     pthread_mutex_destroy(&srv->mu);
-    pthread_mutex_destroy(&srv->attach_mu);
     free(srv);
-}
-
-int eio_server_owns_fd(const eio_server *srv, int fd)
-{
-    return fd >= 0 && (size_t)fd < srv->fd_owned_len &&
-           __atomic_load_n(&srv->fd_owned[fd], __ATOMIC_RELAXED);
 }
 
 const eio_options *eio_server_options(const eio_server *srv)
@@ -804,7 +848,7 @@ int eio_socket_writable(const eio_socket *s)
         return 0;
     if (s->transport == EIO_TRANSPORT_WEBSOCKET)
         return s->ws && s->ws->queued_bytes == 0;
-    return s->get_waiter != NULL && s->outq_len == 0;
+    return s->get_conn != NULL && s->outq_len == 0;
 }
 
 int eio_socket_send_message(eio_socket *s, eio_message *m)
@@ -826,10 +870,12 @@ void eio_socket_close(eio_socket *s)
 {
     if (s->state != EIO__S_OPEN)
         return;
-    if (s->transport == EIO_TRANSPORT_POLLING && !s->get_waiter) {
-        /* As Node's polling transport: what is queued goes to the next GET;
-         * the close packet to the GET after it drained (with a noop: "6\x1e1"),
-         * or after closeTimeout (30 s) the session is simply closed. */
+    if (s->transport == EIO_TRANSPORT_POLLING && (!s->get_conn || s->outq_len)) {
+        /* As Node's socket.close(): what is queued drains first (to the
+         * waiting GET, or the next one); the close packet goes to the GET
+         * after that (with a noop: "6\x1e1"), or after closeTimeout (30 s) the
+         * session is simply closed. A GET waiting on an empty queue gets the
+         * close at once (Node's polling doClose while writable). */
         s->state = EIO__S_CLOSING;
         s->close_reason = "forced close";
         eio__timer_cancel(s->srv, &s->ping_timer);

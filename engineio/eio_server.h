@@ -2,13 +2,15 @@
  * eio_server: an Engine.IO server (protocol v3 and v4) that can be used alone,
  * as Node's engine.io package can, or under the Socket.IO layer.
  *
- * It knows nothing of civetweb: the server/ layer hands it parsed HTTP requests
- * (long-polling) and raw, already-upgraded WebSocket sockets (file descriptors).
+ * It owns its connections: it listens (eio_server_listen), accepts, reads and
+ * validates every HTTP request head on its loop, serves long-polling,
+ * handshakes and WebSocket upgrades itself, and hands other requests to a
+ * backend (eio_server_set_backend). It knows nothing of civetweb.
  *
  * Threading model (see README "Concurrency"):
  *  - One engine lock guards every session. Whoever runs engine code holds it:
- *    the engine's own loop thread (epoll over every WebSocket, timers), or an
- *    HTTP worker thread serving a long-polling request.
+ *    the engine's own loop thread (epoll over every connection, timers), or a
+ *    thread of the application between eio_server_lock() and _unlock().
  *  - Callbacks (on_connection, on_message, on_close, allow_request) are always
  *    called with the engine lock held, so two never run at once and user code
  *    needs no locks of its own: as in Node. A callback must not block.
@@ -28,6 +30,7 @@
 #include <stdint.h>
 
 #include "eio_buf.h"
+#include "eio_stream.h"
 
 typedef struct eio_server eio_server;
 typedef struct eio_socket eio_socket;
@@ -70,18 +73,6 @@ typedef struct eio_request {
     int secure;               /* 1 over TLS */
     int64_t time_ms;          /* when the request arrived (ms since the epoch) */
     long long content_length; /* -1 if unknown */
-    /* Reads up to len bytes of the request body; returns bytes read, 0 at the
-     * end, < 0 on error. Set by the HTTP layer for POST requests; NULL after the
-     * handshake (eio_socket_request). */
-    int (*read_body)(void *ctx, void *buf, size_t len);
-    void *read_ctx;
-    /* For a long-polling GET, so it notices the client hanging up while it
-     * waits (Node: "poll connection closed prematurely"): the client's socket
-     * (only polled for POLLRDHUP, never read) and an eventfd of the calling
-     * thread used to wake it. -1 when unknown: the GET then waits on a
-     * condition variable and a hang-up is noticed at the heartbeat. */
-    int conn_fd;
-    int wake_fd;
 } eio_request;
 
 /* Case-insensitive header lookup; NULL if absent. */
@@ -104,7 +95,15 @@ typedef struct eio_options {
     const char *cookie_path;      /* "/" */
     int cookie_http_only;         /* 1 */
     const char *cookie_same_site; /* "Lax" */
-    int log_level;                /* EIO_LOG_INFO */
+    /* HTTP, as Node's engine.io and http server */
+    const char *path;          /* "/engine.io/" (served with a trailing '/') */
+    const char *cors_origin;   /* NULL: no CORS; "*"; "reflect"; or a comma-separated list */
+    int cors_credentials;      /* Access-Control-Allow-Credentials: true */
+    size_t max_headers;        /* request headers at most: 2000 (Node's maxHeadersCount) */
+    size_t max_head_bytes;     /* request head bytes at most: 16384 (maxHeaderSize), else 431 */
+    int headers_timeout_ms;    /* a request head must arrive in: 60000 (headersTimeout), 408 */
+    int keep_alive_timeout_ms; /* idle keep-alive connections closed after: 5000 */
+    int log_level;             /* EIO_LOG_INFO */
     void (*log)(int level, const char *message, void *user_data); /* NULL: stderr */
 } eio_options;
 
@@ -181,43 +180,23 @@ eio_message *eio_message_new(const void *data, size_t len, int binary); /* 1 ref
 eio_message *eio_message_ref(eio_message *m);
 void eio_message_unref(eio_message *m); /* NULL is a no-op; any thread */
 
-/* --- The interface to the HTTP layer (server/) --- */
+/* --- Listening: the engine owns its connections --- */
 
-typedef struct eio_http_response {
-    int status;               /* HTTP status */
-    const char *content_type; /* static string */
-    eio_buf body;
-    eio_buf headers; /* extra header lines, each ending in "\r\n" */
-} eio_http_response;
-
-void eio_http_response_free(eio_http_response *r);
-
-/* Serves one long-polling (or handshake) HTTP request on the calling thread,
- * which must not hold the lock. A GET may wait until there is something to
- * send (at most about a ping interval). Fills *resp; the caller writes it. */
-void eio_server_handle_http(eio_server *srv, const eio_request *req, eio_http_response *resp);
-
-/* Checks a WebSocket upgrade request as Node's engine.io verify() does. If it
- * may proceed, returns 0; for a request that opens a new session (no sid),
- * writes a fresh session id into new_sid (else new_sid = "") and appends the
- * 101 answer's extra header lines (Set-Cookie with the cookie option), each
- * ending in "\r\n", to headers. Else returns -1 with *code set to the
- * Engine.IO error code, *message to a static string and *status to 400, 403
- * or 503. Takes the lock once. */
-int eio_server_prepare_upgrade(eio_server *srv, const eio_request *req, int *code, int *status,
-                               const char **message, char new_sid[21], eio_buf *headers);
-
-/* 1 if fd is a socket the engine owns now (a WebSocket it was handed). Safe
- * without the lock, from any thread: a hint for finding a new connection's
- * descriptor among those the engine does not own. */
-int eio_server_owns_fd(const eio_server *srv, int fd);
-
-/* Hands over a socket whose WebSocket handshake (101) has been written. The
- * engine owns fd from now on and closes it. req is the upgrade request
- * (copied); new_sid the id from eio_server_prepare_upgrade. The loop thread
- * takes it in (without the caller waiting for the engine lock); a socket
- * that cannot be used then (its session gone) is closed. Returns 0. */
-int eio_server_attach_websocket(eio_server *srv, int fd, const eio_request *req,
-                                const char *new_sid);
+/* Listens on host (NULL: every address, IPv6 and IPv4, as Node's
+ * listen(port); an IPv4 or IPv6 literal or a name narrows it) and port (0: any
+ * free port), plain or with TLS (tls: not owned, must outlive the server).
+ * The loop accepts, reads and checks every request head, serves the requests
+ * on the engine path (opts.path: polling, handshakes, upgrades) and hands the
+ * others, complete, to the backend (eio_server_set_backend) or answers 404.
+ * May be called more than once. Returns the port listened on, or -1 with a
+ * log line. Must not be called with the lock held. */
+int eio_server_listen(eio_server *srv, const char *host, int port, eio_tls_ctx *tls);
+/* Sets the engine path and CORS after creation (as eio_options.path,
+ * cors_origin, cors_credentials; the strings are copied). Before listening. */
+void eio_server_set_http(eio_server *srv, const char *path, const char *cors_origin,
+                         int cors_credentials);
+/* Where requests off the engine path go: an HTTP/1.1 server on an IPv4
+ * address (civetweb on a loopback port, for server/). NULL: none (404). */
+void eio_server_set_backend(eio_server *srv, const char *host, int port);
 
 #endif

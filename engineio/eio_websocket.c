@@ -1,16 +1,14 @@
 /*
- * eio_websocket: the WebSocket transport. Each connection is a non-blocking
- * socket in the loop thread's epoll set: frames are read and parsed there
- * (eio_ws), and written from a bounded per-connection queue of shared frames
- * without ever blocking, so a client that stops reading delays nobody else.
- * Also the upgrade probe (2probe / 3probe / 5) of a polling session.
+ * eio_websocket: the WebSocket transport over a connection of eio_conn.c.
+ * Frames are parsed on the loop (eio_ws, limits checked from the header) and
+ * written from the connection's bounded queue of shared frames, so a client
+ * that stops reading delays nobody else. Also the upgrade probe (2probe /
+ * 3probe / 5) of a polling session.
  *
- * Threading: engine lock held for every function. Reads and EPOLLOUT events
- * happen on the loop thread; queueing and flushing on whichever thread holds
- * the lock (flushes run in eio_server_unlock).
- * Ownership: a connection owns its fd and one reference to each queued frame.
- * A closed connection goes to srv->zombies and is freed by the loop thread at
- * the end of an iteration, so an event already fetched for it stays safe.
+ * Threading: engine lock held for every function. Reads happen on the loop
+ * thread; queueing on whichever thread holds the lock.
+ * Ownership: the connection (eio_conn.c) owns the socket and the queue; a
+ * session points at its WebSocket connection until detached.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,75 +21,7 @@
 
 #include "eio_internal.h"
 
-#define LINGER_MS 2000
-
-static void on_linger_timer(eio__timer *t);
 static void on_upgrade_timer(eio__timer *t);
-
-static void set_events(eio__ws_conn *c, int want_out)
-{
-    if (c->epollout == want_out || c->state == EIO__WS_CLOSED)
-        return;
-    struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0), .data.ptr = c};
-    epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-    c->epollout = want_out;
-}
-
-eio__ws_conn *eio__ws_new(eio_server *srv, int fd, int version)
-{
-    eio__ws_conn *c = eio_calloc(1, sizeof(*c));
-    c->srv = srv;
-    c->fd = fd;
-    c->version = version;
-    c->state = EIO__WS_OPEN;
-    eio_ws_assembler_init(&c->assembler, srv->opts.max_payload);
-    eio__timer_init(&c->linger_timer, on_linger_timer);
-    eio__timer_init(&c->upgrade_timer, on_upgrade_timer);
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev);
-    if ((size_t)fd < srv->fd_owned_len)
-        __atomic_store_n(&srv->fd_owned[fd], 1, __ATOMIC_RELAXED);
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    return c;
-}
-
-static void mark_dirty(eio__ws_conn *c)
-{
-    if (c->dirty)
-        return;
-    c->dirty = 1;
-    c->dirty_next = c->srv->dirty;
-    c->srv->dirty = c;
-}
-
-int eio__ws_send_frame(eio__ws_conn *c, eio_frame *f)
-{
-    if (c->state != EIO__WS_OPEN)
-        return -1;
-    if (c->wq_len == c->wq_cap) {
-        size_t cap = c->wq_cap ? c->wq_cap * 2 : 8;
-        eio__wq_item *q = eio_malloc(cap * sizeof(*q));
-        for (size_t i = 0; i < c->wq_len; i++)
-            q[i] = c->wq[(c->wq_head + i) % c->wq_cap];
-        free(c->wq);
-        c->wq = q;
-        c->wq_cap = cap;
-        c->wq_head = 0;
-    }
-    eio__wq_item *it = &c->wq[(c->wq_head + c->wq_len) % c->wq_cap];
-    it->frame = eio_frame_ref(f);
-    it->offset = 0;
-    c->wq_len++;
-    c->queued_bytes += f->len;
-    mark_dirty(c);
-    return 0;
-}
 
 /* The WebSocket frame of a message for a protocol version, built once and
  * kept with the message so every receiver shares it. */
@@ -119,10 +49,10 @@ int eio__ws_send_packet(eio__ws_conn *c, uint8_t type, eio_message *msg, int pro
     eio_frame *f = NULL;
     int r;
     switch (type) {
-    case EIO_PACKET_MESSAGE: return eio__ws_send_frame(c, eio__message_ws_frame(msg, c->version));
-    case EIO_PACKET_PING: return eio__ws_send_frame(c, srv->f_ping);
-    case EIO_PACKET_PONG: return eio__ws_send_frame(c, probe ? srv->f_pong_probe : srv->f_pong);
-    case EIO_PACKET_NOOP: return eio__ws_send_frame(c, srv->f_noop);
+    case EIO_PACKET_MESSAGE: return eio__conn_send_frame(c, eio__message_ws_frame(msg, c->version));
+    case EIO_PACKET_PING: return eio__conn_send_frame(c, srv->f_ping);
+    case EIO_PACKET_PONG: return eio__conn_send_frame(c, probe ? srv->f_pong_probe : srv->f_pong);
+    case EIO_PACKET_NOOP: return eio__conn_send_frame(c, srv->f_noop);
     case EIO_PACKET_OPEN: {
         uint8_t hdr[10];
         size_t hl = eio_ws_frame_header(hdr, EIO_WS_OP_TEXT, msg->len + 1);
@@ -130,7 +60,7 @@ int eio__ws_send_packet(eio__ws_conn *c, uint8_t type, eio_message *msg, int pro
         memcpy(f->data, hdr, hl);
         f->data[hl] = '0';
         memcpy(f->data + hl + 1, msg->data, msg->len);
-        r = eio__ws_send_frame(c, f);
+        r = eio__conn_send_frame(c, f);
         eio_frame_unref(f);
         return r;
     }
@@ -138,134 +68,6 @@ int eio__ws_send_packet(eio__ws_conn *c, uint8_t type, eio_message *msg, int pro
         /* Engine.IO close and upgrade packets never go over a server WebSocket. */
         return 0;
     }
-}
-
-static void wq_pop(eio__ws_conn *c)
-{
-    eio__wq_item *it = &c->wq[c->wq_head];
-    c->queued_bytes -= it->frame->len;
-    eio_frame_unref(it->frame);
-    c->wq_head = (c->wq_head + 1) % c->wq_cap;
-    c->wq_len--;
-}
-
-static void wq_clear(eio__ws_conn *c)
-{
-    while (c->wq_len)
-        wq_pop(c);
-}
-
-/* Final teardown: the fd is closed now; the memory is freed later. */
-static void conn_finish(eio__ws_conn *c)
-{
-    eio_server *srv = c->srv;
-    if (c->state == EIO__WS_CLOSED)
-        return;
-    c->state = EIO__WS_CLOSED;
-    eio__timer_cancel(srv, &c->linger_timer);
-    eio__timer_cancel(srv, &c->upgrade_timer);
-    epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    if ((size_t)c->fd < srv->fd_owned_len)
-        __atomic_store_n(&srv->fd_owned[c->fd], 0, __ATOMIC_RELAXED);
-    close(c->fd);
-    c->fd = -1;
-    wq_clear(c);
-    if (c->session)
-        eio__ws_detach(c);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = NULL;
-    c->next = srv->zombies;
-    srv->zombies = c;
-}
-
-void eio__ws_free_zombies(eio_server *srv)
-{
-    while (srv->zombies) {
-        eio__ws_conn *c = srv->zombies;
-        if (c->dirty)
-            return; /* still on the dirty list: freed after the next flush */
-        srv->zombies = c->next;
-        eio_buf_free(&c->rbuf);
-        eio_ws_assembler_free(&c->assembler);
-        free(c->wq);
-        free(c);
-    }
-}
-
-/* Writes as much of the queue as the socket takes now. */
-static void conn_flush(eio__ws_conn *c)
-{
-    struct iovec iov[64];
-    while (c->state != EIO__WS_CLOSED && c->wq_len) {
-        int n = 0;
-        for (size_t i = 0; i < c->wq_len && n < 64; i++) {
-            eio__wq_item *it = &c->wq[(c->wq_head + i) % c->wq_cap];
-            iov[n].iov_base = it->frame->data + it->offset;
-            iov[n].iov_len = it->frame->len - it->offset;
-            n++;
-        }
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                set_events(c, 1);
-                return;
-            }
-            /* The peer is gone: the read side will see it too. A probe's
-             * failure leaves its polling session alone. */
-            eio_socket *s = c->is_probe ? NULL : c->session;
-            if (s) {
-                eio__ws_detach(c);
-                eio__session_close(s, "transport error");
-            }
-            conn_finish(c);
-            return;
-        }
-        size_t left = (size_t)w;
-        while (left && c->wq_len) {
-            eio__wq_item *it = &c->wq[c->wq_head];
-            size_t rest = it->frame->len - it->offset;
-            if (left >= rest) {
-                left -= rest;
-                wq_pop(c);
-            } else {
-                it->offset += left;
-                left = 0;
-            }
-        }
-    }
-    if (c->state == EIO__WS_CLOSED)
-        return;
-    set_events(c, 0);
-    if (c->state == EIO__WS_CLOSING && !c->shut_wr) {
-        /* Close frame written: send FIN and wait for the peer's end. */
-        shutdown(c->fd, SHUT_WR);
-        c->shut_wr = 1;
-        eio__timer_set(c->srv, &c->linger_timer, LINGER_MS);
-    }
-}
-
-void eio__ws_flush_dirty(eio_server *srv)
-{
-    while (srv->dirty) {
-        eio__ws_conn *c = srv->dirty;
-        srv->dirty = c->dirty_next;
-        c->dirty = 0;
-        c->dirty_next = NULL;
-        conn_flush(c);
-    }
-}
-
-static void on_linger_timer(eio__timer *t)
-{
-    conn_finish(EIO__CONTAINER(t, eio__ws_conn, linger_timer));
 }
 
 void eio__ws_detach(eio__ws_conn *c)
@@ -289,17 +91,47 @@ void eio__ws_close(eio__ws_conn *c, int code, const char *reason)
     if (c->state != EIO__WS_OPEN)
         return;
     if (code == 0) {
-        conn_finish(c);
+        eio__conn_finish(c);
         return;
     }
     eio_buf b = EIO_BUF_INIT;
     eio_ws_close_frame(code, reason ? reason : "", &b);
     eio_frame *f = eio_frame_from(b.data, b.len);
     eio_buf_free(&b);
-    eio__ws_send_frame(c, f);
+    eio__conn_send_frame(c, f);
     eio_frame_unref(f);
-    c->state = EIO__WS_CLOSING;
-    mark_dirty(c);
+    eio__conn_close(c, 1);
+}
+
+void eio__ws_start(eio__conn *c, eio_socket *s, int version, int is_probe)
+{
+    eio_server *srv = c->srv;
+    c->mode = EIO__M_WS;
+    c->version = version;
+    c->keep_alive = 0;
+    eio_ws_assembler_init(&c->assembler, srv->opts.max_payload);
+    eio__timer_init(&c->upgrade_timer, on_upgrade_timer);
+    eio__timer_cancel(srv, &c->idle_timer);
+    c->session = s;
+    if (!s)
+        return;
+    if (is_probe) {
+        c->is_probe = 1;
+        s->probe = c;
+        eio__timer_set(srv, &c->upgrade_timer, (uint64_t)srv->opts.upgrade_timeout_ms);
+    } else {
+        s->ws = c;
+    }
+}
+
+/* The connection's peer went away (orderly: it ended its side). */
+void eio__ws_lost(eio__ws_conn *c, int orderly)
+{
+    eio_socket *s =
+        c->is_probe ? NULL : c->session; /* a lost probe leaves the session on polling */
+    eio__ws_detach(c);
+    if (s)
+        eio__session_close(s, orderly ? "transport close" : "transport error");
 }
 
 /* ---------------------------------------------------------------- upgrade probe */
@@ -380,7 +212,7 @@ static void on_message(eio__ws_conn *c, const eio_ws_message *m)
 
 /* Parses and handles every complete frame in buf[0..len); returns the number
  * of bytes used (the rest is an incomplete frame). */
-static size_t process_frames(eio__ws_conn *c, uint8_t *buf, size_t len)
+size_t eio__ws_process(eio__ws_conn *c, uint8_t *buf, size_t len)
 {
     size_t pos = 0;
     while (pos < len && c->state == EIO__WS_OPEN) {
@@ -405,7 +237,7 @@ static size_t process_frames(eio__ws_conn *c, uint8_t *buf, size_t len)
             memcpy(pong->data, hdr, hl);
             if (f.len)
                 memcpy(pong->data + hl, f.payload, f.len);
-            eio__ws_send_frame(c, pong);
+            eio__conn_send_frame(c, pong);
             eio_frame_unref(pong);
             break;
         }
@@ -444,41 +276,4 @@ static size_t process_frames(eio__ws_conn *c, uint8_t *buf, size_t len)
         }
     }
     return pos;
-}
-
-void eio__ws_handle_event(eio__ws_conn *c, uint32_t events)
-{
-    eio_server *srv = c->srv;
-    if (c->state == EIO__WS_CLOSED)
-        return;
-    if (events & EPOLLOUT)
-        conn_flush(c);
-    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->state == EIO__WS_CLOSED)
-        return;
-    uint8_t *buf = eio_buf_reserve(&srv->read_buf, 65536);
-    ssize_t n = recv(c->fd, buf, 65536, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return;
-    if (n <= 0) {
-        eio_socket *s =
-            c->is_probe ? NULL : c->session; /* a lost probe leaves the session on polling */
-        eio__ws_detach(c);
-        conn_finish(c);
-        if (s)
-            eio__session_close(s, n == 0 ? "transport close" : "transport error");
-        return;
-    }
-    if (c->state == EIO__WS_CLOSING)
-        return; /* draining until the peer's FIN */
-    if (c->rbuf.len == 0) {
-        size_t used = process_frames(c, buf, (size_t)n);
-        if (used < (size_t)n && c->state == EIO__WS_OPEN)
-            eio_buf_append(&c->rbuf, buf + used, (size_t)n - used);
-    } else {
-        eio_buf_append(&c->rbuf, buf, (size_t)n);
-        size_t used = process_frames(c, c->rbuf.data, c->rbuf.len);
-        eio_buf_consume(&c->rbuf, used);
-        if (c->rbuf.len == 0 && c->rbuf.cap > 65536)
-            eio_buf_free(&c->rbuf);
-    }
 }

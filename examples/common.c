@@ -16,7 +16,8 @@ static void usage(const char *name)
             "usage: %s [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
             "          [--connect-timeout MS] [--max-payload BYTES]\n"
             "          [--cors-origin ORIGIN[,ORIGIN...]|*] [--max-clients N]\n"
-            "          [--log-level error|warn|info|debug]\n",
+            "          [--log-level error|warn|info|debug] [--host ADDR]...\n"
+            "          [--tls-cert FILE --tls-key FILE]\n",
             name);
 }
 
@@ -35,6 +36,9 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         {"cors-origin", required_argument, NULL, 'c'},
         {"max-clients", required_argument, NULL, 'n'},
         {"log-level", required_argument, NULL, 'l'},
+        {"host", required_argument, NULL, 'H'},
+        {"tls-cert", required_argument, NULL, 'E'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -56,6 +60,9 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
             break;
         case 'n': o->srv.max_clients = strtoul(optarg, NULL, 10); break;
         case 'l': o->srv.log_level = srv_log_level_from_name(optarg); break;
+        case 'H': srv_add_host(&o->srv, optarg); break;
+        case 'E': o->srv.tls_cert = optarg; break;
+        case 'K': o->srv.tls_key = optarg; break;
         case 'h': usage(name); return 1;
         default: usage(name); return 2;
         }
@@ -74,7 +81,8 @@ int example_run(const char *name, example_opts *o, sio_server *io)
         sio_server_free(io);
         return 1;
     }
-    printf("%s listening on http://localhost:%d%s\n", name, srv_port(http), o->srv.path);
+    printf("%s listening on %s://localhost:%d%s\n", name, srv_is_tls(http) ? "https" : "http",
+           srv_port(http), o->srv.path);
     fflush(stdout);
     int sig = srv_wait_for_signal();
     srv_log(SRV_LOG_INFO, "signal %d: closing every connection", sig);

@@ -1,12 +1,12 @@
 /*
- * srv: the HTTP server around an Engine.IO (or Socket.IO) engine, on civetweb.
- * Listeners, options, CORS, the long-polling endpoint, the WebSocket upgrade
- * (whose socket is then handed to the engine's own loop), static files,
- * leveled logging and signal handling.
+ * srv: the HTTP server around an Engine.IO (or Socket.IO) engine. The engine
+ * listens and serves its own requests (long-polling, handshakes, WebSocket,
+ * CORS); civetweb, on a private loopback port, serves static files and fixed
+ * routes, handed complete requests by the engine. TLS (PEM files), leveled
+ * logging and signal handling.
  *
  * Threading: srv_new/srv_start/srv_stop/srv_free from the main thread.
- * civetweb's worker threads call into the engine for HTTP requests; once a
- * WebSocket is upgraded no civetweb thread touches it again.
+ * civetweb's worker threads serve routes and files and never touch the engine.
  * Ownership: the srv_server does not own the engine: free the engine after
  * srv_stop (which stops every call into it).
  */
@@ -22,12 +22,16 @@ typedef struct srv_server srv_server;
 enum { SRV_LOG_ERROR = 0, SRV_LOG_WARN = 1, SRV_LOG_INFO = 2, SRV_LOG_DEBUG = 3 };
 
 typedef struct srv_options {
-    const char *host;   /* address to listen on; NULL: all */
-    int port;           /* 3000 */
-    const char *path;   /* engine path, "/engine.io/" */
-    size_t max_clients; /* sessions at once (also the engine's max_clients): 10000 */
-    int http_threads;   /* civetweb workers; 0: derived from max_clients (see README) */
-    /* CORS, as Node's cors package: NULL: off; "*": any origin, answered "*";
+    const char *host;     /* address to listen on; NULL: every address, IPv6 and IPv4 */
+    const char *hosts[8]; /* or several (srv_add_host), each listened on */
+    size_t n_hosts;
+    int port;             /* 3000 */
+    const char *path;     /* engine path, "/engine.io/" (given to the engine) */
+    size_t max_clients;   /* sessions at once (also the engine's max_clients): 10000 */
+    int http_threads;     /* civetweb workers for files and routes: 16 */
+    const char *tls_cert; /* PEM certificate (chain) file: HTTPS and WSS; NULL: plain */
+    const char *tls_key;  /* PEM private key file */
+    /* CORS, as Node's cors package (given to the engine): NULL: off; "*": any origin, answered "*";
      * "reflect": any origin, reflected; else a comma-separated list of origins. */
     const char *cors_origin;
     int cors_credentials;      /* Access-Control-Allow-Credentials: true */
@@ -37,6 +41,9 @@ typedef struct srv_options {
 } srv_options;
 
 void srv_options_default(srv_options *o);
+/* Adds an address to listen on (--host, repeatable; up to 8). Returns 0, or
+ * -1 when full. The string is not copied. */
+int srv_add_host(srv_options *o, const char *host);
 
 /* Blocks SIGINT and SIGTERM in the calling thread and every thread created
  * after, so that srv_wait_for_signal can take them. Call first in main(). */
@@ -53,6 +60,8 @@ void srv_add_route(srv_server *s, const char *path, const char *content_type, co
 int srv_start(srv_server *s);
 /* The port actually listened on. */
 int srv_port(const srv_server *s);
+/* 1 if the server speaks TLS (https:// and wss://). */
+int srv_is_tls(const srv_server *s);
 /* Closes every session ("server shutting down"), lets their close frames go
  * out, then stops civetweb (waiting for its threads). */
 void srv_stop(srv_server *s);

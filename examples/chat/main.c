@@ -242,8 +242,8 @@ int main(int argc, char **argv)
         sio_server_free(io);
         return 1;
     }
-    printf("chat listening on http://localhost:%d/ (Socket.IO at %s)\n", srv_port(http),
-           o.srv.path);
+    printf("chat listening on %s://localhost:%d/ (Socket.IO at %s)\n",
+           srv_is_tls(http) ? "https" : "http", srv_port(http), o.srv.path);
     fflush(stdout);
     srv_wait_for_signal();
     srv_stop(http);

@@ -68,7 +68,7 @@ static void usage(const char *prog)
         "          [--max-clients N] [--log-level error|warn|info|debug]\n"
         "          [--upgrade-timeout MS] [--max-send-queue BYTES] [--cookie NAME]\n"
         "          [--transports polling,websocket] [--no-upgrades] [--no-eio3]\n"
-        "          [--require-header NAME]\n"
+        "          [--require-header NAME] [--host ADDR]... [--tls-cert FILE --tls-key FILE]\n"
         "  --upgrade-timeout MS    cancel an upgrade whose \"5\" is not sent within MS (10000)\n"
         "  --max-send-queue BYTES  close a session with more queued for it (4194304)\n"
         "  --cookie NAME           Set-Cookie: NAME=<sid>; Path=/; HttpOnly; SameSite=Lax\n"
@@ -76,7 +76,9 @@ static void usage(const char *prog)
         "  --no-upgrades           no upgrade from polling to websocket (\"upgrades\":[])\n"
         "  --no-eio3               refuse protocol v3 clients (code 5)\n"
         "  --require-header NAME   refuse handshakes without header NAME\n"
-        "                          (403 {\"code\":4,\"message\":\"missing header NAME\"})\n",
+        "                          (403 {\"code\":4,\"message\":\"missing header NAME\"})\n"
+        "  --host ADDR             listen on ADDR only (repeatable; default: every address)\n"
+        "  --tls-cert/--tls-key    PEM certificate and key: HTTPS and WSS on the port\n",
         prog);
 }
 
@@ -103,6 +105,9 @@ int main(int argc, char **argv)
         {"no-upgrades", no_argument, NULL, 'U'},
         {"no-eio3", no_argument, NULL, '3'},
         {"require-header", required_argument, NULL, 'r'},
+        {"host", required_argument, NULL, 'H'},
+        {"tls-cert", required_argument, NULL, 'E'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -137,6 +142,9 @@ int main(int argc, char **argv)
         case 'U': eo.allow_upgrades = 0; break;
         case '3': eo.allow_eio3 = 0; break;
         case 'r': required_header = optarg; break;
+        case 'H': srv_add_host(&so, optarg); break;
+        case 'E': so.tls_cert = optarg; break;
+        case 'K': so.tls_key = optarg; break;
         case 'h': usage(argv[0]); return 0;
         default: usage(argv[0]); return 2;
         }
@@ -154,7 +162,8 @@ int main(int argc, char **argv)
         eio_server_free(engine);
         return 1;
     }
-    printf("eio-echo listening on http://localhost:%d%s\n", srv_port(http), so.path);
+    printf("eio-echo listening on %s://localhost:%d%s\n", srv_is_tls(http) ? "https" : "http",
+           srv_port(http), so.path);
     fflush(stdout);
     int sig = srv_wait_for_signal();
     srv_log(SRV_LOG_INFO, "signal %d: closing every session", sig);

@@ -1,0 +1,1151 @@
+/*
+ * eio_conn: the engine's front door. The loop accepts every connection on the
+ * server's listeners, reads and validates each request head itself
+ * (eio_http, before anything else sees the request), serves the engine's
+ * requests on the loop (long-polling, handshakes, WebSocket upgrades: see
+ * eio_polling.c and eio_websocket.c) and hands every other complete request
+ * to the backend (civetweb, on a private loopback port), piping its answer
+ * back. An idle or slow peer costs a small structure here and no thread.
+ *
+ * HTTP/1.0 and 1.1 persistence as Node's http server: 1.1 keeps the
+ * connection unless "Connection: close", 1.0 only with "keep-alive"; the
+ * response says which ("Connection: keep-alive" / "close"); pipelined requests
+ * are answered in order (each response is queued behind the previous one);
+ * a connection that sent "Connection: close" is closed after its response,
+ * written in full first. Bodies: Content-Length or chunked (decoded here),
+ * "Expect: 100-continue" answered before the body is read. Framing that could
+ * be read two ways is refused with 400 and the connection closed (see
+ * eio_http.h). Timeouts: a request head must arrive within headers_timeout_ms
+ * (Node's headersTimeout, 408); an idle keep-alive connection is closed after
+ * keep_alive_timeout_ms (Node's keepAliveTimeout).
+ *
+ * Every byte goes through the connection's eio_stream (plain TCP or TLS).
+ * Writes never block: each connection has a queue of shared, reference-counted
+ * frames, written when the stream takes them.
+ *
+ * Threading: engine lock held for every function; events arrive on the loop
+ * thread; queueing and flushing happen on whichever thread holds the lock
+ * (flushes run in eio_server_unlock).
+ * Ownership: a connection owns its stream, its buffers and one reference to
+ * each queued frame; a closed connection goes to srv->zombies and is freed by
+ * the loop at the end of an iteration, so an event already fetched for it
+ * stays safe. A backend hand-off owns its socket and is owned by its client
+ * connection.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eio_internal.h"
+
+#define LINGER_MS          2000
+#define READ_CHUNK         65536
+#define FORWARD_HIGH_WATER (1u << 20) /* stop reading the backend above this */
+
+struct eio__backend {
+    int kind; /* EIO__P_BACKEND */
+    int fd;
+    eio__conn *client;
+    eio_buf out; /* the request to send */
+    size_t out_off;
+    int events;
+    int paused;         /* not reading: the client's queue is full */
+    int head_done;      /* the response head was passed on */
+    eio_buf head;       /* the response head, while incomplete */
+    long long left;     /* Content-Length bytes still expected; -1: unknown */
+    int self_delimited; /* the response says where it ends (length, chunked, no body) */
+};
+
+static void on_idle_timer(eio__timer *t);
+static void conn_process(eio__conn *c);
+static void backend_free(eio__backend *b);
+
+/* ---------------------------------------------------------------- small helpers */
+
+const char *eio__status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+/* "Date: <IMF-fixdate>\r\n", computed once a second. */
+static const char *date_line(eio_server *srv)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    if (tv.tv_sec != srv->date_sec) {
+        struct tm tm;
+        gmtime_r(&tv.tv_sec, &tm);
+        strftime(srv->date, sizeof(srv->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        srv->date_sec = tv.tv_sec;
+    }
+    return srv->date;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void set_events(eio__conn *c)
+{
+    if (c->state == EIO__WS_CLOSED || c->stream->fd < 0)
+        return;
+    int want = EPOLLRDHUP | (c->read_off ? 0 : EPOLLIN) |
+               (c->wq_len || c->stream->want_write ? EPOLLOUT : 0);
+    if (want == c->events)
+        return;
+    struct epoll_event ev = {.events = (uint32_t)want, .data.ptr = c};
+    epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->stream->fd, &ev);
+    c->events = want;
+}
+
+static void mark_dirty(eio__conn *c)
+{
+    if (c->dirty)
+        return;
+    c->dirty = 1;
+    c->dirty_next = c->srv->dirty;
+    c->srv->dirty = c;
+}
+
+/* ---------------------------------------------------------------- connections */
+
+static eio__conn *conn_new(eio_server *srv, eio_stream *st, const struct sockaddr_storage *peer)
+{
+    eio__conn *c = eio_calloc(1, sizeof(*c));
+    c->kind = EIO__P_CONN;
+    c->srv = srv;
+    c->stream = st;
+    c->mode = EIO__M_HEAD;
+    c->state = EIO__WS_OPEN;
+    c->version = 4;
+    eio__timer_init(&c->idle_timer, on_idle_timer);
+    eio__timer_init(&c->upgrade_timer, NULL);
+    if (peer->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
+        inet_ntop(AF_INET6, &a->sin6_addr, c->remote_addr, sizeof(c->remote_addr));
+        c->remote_port = ntohs(a->sin6_port);
+    } else if (peer->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
+        inet_ntop(AF_INET, &a->sin_addr, c->remote_addr, sizeof(c->remote_addr));
+        c->remote_port = ntohs(a->sin_port);
+    }
+    c->events = EPOLLIN | EPOLLRDHUP;
+    if (st->fd >= 0) {
+        struct epoll_event ev = {.events = (uint32_t)c->events, .data.ptr = c};
+        epoll_ctl(srv->epfd, EPOLL_CTL_ADD, st->fd, &ev);
+    }
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    eio__timer_set(srv, &c->idle_timer, (uint64_t)srv->opts.headers_timeout_ms);
+    return c;
+}
+
+static void wq_pop(eio__conn *c)
+{
+    eio__wq_item *it = &c->wq[c->wq_head];
+    c->queued_bytes -= it->frame->len;
+    eio_frame_unref(it->frame);
+    c->wq_head = (c->wq_head + 1) % c->wq_cap;
+    c->wq_len--;
+}
+
+static void request_clear(eio__conn *c)
+{
+    free(c->req_storage);
+    c->req_storage = NULL;
+    memset(&c->req, 0, sizeof(c->req));
+    eio_buf_free(&c->body);
+}
+
+/* Final teardown: the descriptor is closed now; the memory is freed later. */
+void eio__conn_finish(eio__conn *c)
+{
+    eio_server *srv = c->srv;
+    if (c->state == EIO__WS_CLOSED)
+        return;
+    if (c->mode == EIO__M_WS) {
+        eio__ws_lost(c, 0); /* detaches; the session (if any) was already told */
+    } else if (c->session) {
+        eio__poll_conn_lost(c);
+    }
+    c->state = EIO__WS_CLOSED;
+    eio__timer_cancel(srv, &c->idle_timer);
+    eio__timer_cancel(srv, &c->upgrade_timer);
+    if (c->stream->fd >= 0)
+        epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->stream->fd, NULL);
+    c->stream->ops->free(c->stream);
+    c->stream = NULL;
+    while (c->wq_len)
+        wq_pop(c);
+    if (c->backend) {
+        backend_free(c->backend);
+        c->backend = NULL;
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = NULL;
+    c->next = srv->zombies;
+    srv->zombies = c;
+    srv->n_conns--;
+}
+
+void eio__free_zombies(eio_server *srv)
+{
+    eio__conn **pp = &srv->zombies;
+    while (*pp) {
+        eio__conn *c = *pp;
+        if (c->dirty || c->ready) {
+            pp = &c->next; /* still on a list: freed after the next flush */
+            continue;
+        }
+        *pp = c->next;
+        eio_buf_free(&c->rbuf);
+        eio_ws_assembler_free(&c->assembler);
+        request_clear(c);
+        free(c->wq);
+        free(c);
+    }
+}
+
+/* Closes the connection: at once (linger 0), or once its queue is written
+ * (the FIN follows, and the peer gets LINGER_MS to end its side). */
+void eio__conn_close(eio__conn *c, int linger)
+{
+    if (c->state != EIO__WS_OPEN)
+        return;
+    if (!linger) {
+        eio__conn_finish(c);
+        return;
+    }
+    c->state = EIO__WS_CLOSING;
+    c->read_off = 0;
+    mark_dirty(c);
+}
+
+int eio__conn_send_frame(eio__conn *c, eio_frame *f)
+{
+    if (c->state != EIO__WS_OPEN)
+        return -1;
+    if (c->wq_len == c->wq_cap) {
+        size_t cap = c->wq_cap ? c->wq_cap * 2 : 4;
+        eio__wq_item *q = eio_malloc(cap * sizeof(*q));
+        for (size_t i = 0; i < c->wq_len; i++)
+            q[i] = c->wq[(c->wq_head + i) % c->wq_cap];
+        free(c->wq);
+        c->wq = q;
+        c->wq_cap = cap;
+        c->wq_head = 0;
+    }
+    eio__wq_item *it = &c->wq[(c->wq_head + c->wq_len) % c->wq_cap];
+    it->frame = eio_frame_ref(f);
+    it->offset = 0;
+    c->wq_len++;
+    c->queued_bytes += f->len;
+    mark_dirty(c);
+    return 0;
+}
+
+static void conn_lost(eio__conn *c, int orderly)
+{
+    if (c->mode == EIO__M_WS)
+        eio__ws_lost(c, orderly);
+    eio__conn_finish(c);
+}
+
+/* Writes as much of the queue as the stream takes now. */
+static void conn_flush(eio__conn *c)
+{
+    struct iovec iov[64];
+    while (c->state != EIO__WS_CLOSED && c->wq_len) {
+        int n = 0;
+        for (size_t i = 0; i < c->wq_len && n < 64; i++) {
+            eio__wq_item *it = &c->wq[(c->wq_head + i) % c->wq_cap];
+            iov[n].iov_base = it->frame->data + it->offset;
+            iov[n].iov_len = it->frame->len - it->offset;
+            n++;
+        }
+        long w = c->stream->ops->writev(c->stream, iov, n);
+        if (w == EIO_STREAM_AGAIN) {
+            set_events(c);
+            return;
+        }
+        if (w < 0) {
+            conn_lost(c, 0); /* the peer is gone */
+            return;
+        }
+        size_t left = (size_t)w;
+        while (left && c->wq_len) {
+            eio__wq_item *it = &c->wq[c->wq_head];
+            size_t rest = it->frame->len - it->offset;
+            if (left >= rest) {
+                left -= rest;
+                wq_pop(c);
+            } else {
+                it->offset += left;
+                left = 0;
+            }
+        }
+        if (w == 0)
+            break;
+    }
+    if (c->state == EIO__WS_CLOSED)
+        return;
+    if (c->state == EIO__WS_CLOSING && !c->shut_wr && c->wq_len == 0) {
+        /* Everything written: send FIN and wait a moment for the peer's end. */
+        c->stream->ops->shutdown(c->stream);
+        c->shut_wr = 1;
+        eio__timer_set(c->srv, &c->idle_timer, LINGER_MS);
+    }
+    if (c->backend && c->backend->paused && c->queued_bytes < FORWARD_HIGH_WATER / 4) {
+        c->backend->paused = 0;
+        eio__backend_handle_event(c->backend, 0); /* resume reading */
+    }
+    set_events(c);
+}
+
+void eio__flush_dirty(eio_server *srv)
+{
+    eio__run_ready_polls(srv);
+    while (srv->dirty) {
+        eio__conn *c = srv->dirty;
+        srv->dirty = c->dirty_next;
+        c->dirty = 0;
+        c->dirty_next = NULL;
+        conn_flush(c);
+    }
+}
+
+static void on_idle_timer(eio__timer *t)
+{
+    eio__conn *c = EIO__CONTAINER(t, eio__conn, idle_timer);
+    if (c->state == EIO__WS_OPEN && c->mode == EIO__M_HEAD && c->rbuf.len > 0) {
+        /* Node's headersTimeout: 408 and close. */
+        eio__log(c->srv, EIO_LOG_DEBUG, "%s:%d: request head not complete in time: 408",
+                 c->remote_addr, c->remote_port);
+        c->keep_alive = 0;
+        eio__conn_respond(c, 408, NULL, NULL, 0, NULL, 0);
+        eio__conn_request_done(c);
+        return;
+    }
+    if (c->state == EIO__WS_OPEN && c->mode == EIO__M_BODY) {
+        eio__log(c->srv, EIO_LOG_DEBUG, "%s:%d: request body not complete in time", c->remote_addr,
+                 c->remote_port);
+    }
+    conn_lost(c, 0); /* idle keep-alive, a stalled body, or the linger after close */
+}
+
+/* ---------------------------------------------------------------- responses */
+
+void eio__conn_respond(eio__conn *c, int status, const char *content_type, const char *extra,
+                       size_t extra_len, const void *body, size_t len)
+{
+    eio_server *srv = c->srv;
+    char head[512];
+    int n =
+        snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n%s%s%s%sContent-Length: %zu\r\n%s", status,
+                 eio__status_text(status), content_type ? "Content-Type: " : "",
+                 content_type ? content_type : "", content_type ? "\r\n" : "", date_line(srv), len,
+                 c->keep_alive ? "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n"
+                               : "Connection: close\r\n");
+    if (n < 0 || (size_t)n >= sizeof(head))
+        n = 0;
+    eio_frame *f = eio_frame_new((size_t)n + extra_len + 2 + len);
+    memcpy(f->data, head, (size_t)n);
+    if (extra_len)
+        memcpy(f->data + n, extra, extra_len);
+    memcpy(f->data + n + extra_len, "\r\n", 2);
+    if (len)
+        memcpy(f->data + n + extra_len + 2, body, len);
+    eio__conn_send_frame(c, f);
+    eio_frame_unref(f);
+}
+
+/* A request was answered (its response queued): the connection goes on to
+ * the next request, or closes once the response is out. */
+void eio__conn_request_done(eio__conn *c)
+{
+    if (c->state != EIO__WS_OPEN)
+        return;
+    request_clear(c);
+    c->body_kind = 0;
+    if (!c->keep_alive) {
+        eio__conn_close(c, 1);
+        return;
+    }
+    c->mode = EIO__M_HEAD;
+    c->read_off = 0;
+    eio__timer_set(c->srv, &c->idle_timer,
+                   c->rbuf.len ? (uint64_t)c->srv->opts.headers_timeout_ms
+                               : (uint64_t)c->srv->opts.keep_alive_timeout_ms);
+    if (c->rbuf.len)
+        conn_process(c); /* a pipelined request */
+    else
+        set_events(c);
+}
+
+/* Answers a request refused before it was served, and closes. */
+static void refuse(eio__conn *c, int status, const char *why)
+{
+    eio__log(c->srv, EIO_LOG_DEBUG, "%s:%d: HTTP %d: %s", c->remote_addr, c->remote_port, status,
+             why);
+    c->keep_alive = 0;
+    eio__conn_respond(c, status, NULL, NULL, 0, NULL, 0);
+    c->mode = EIO__M_WRITING;
+    eio__conn_close(c, 1);
+}
+
+/* ---------------------------------------------------------------- CORS */
+
+/* The Access-Control-* lines for this request, as Node's cors package writes
+ * them. Appends nothing when CORS is off. */
+void eio__cors_headers(eio_server *srv, const eio_request *req, int preflight, eio_buf *out)
+{
+    const char *cors = srv->opts.cors_origin;
+    if (!cors)
+        return;
+    const char *origin = eio_request_header(req, "Origin");
+    if (strcmp(cors, "*") == 0) {
+        eio_buf_append_str(out, "Access-Control-Allow-Origin: *\r\n");
+    } else if (strcmp(cors, "reflect") == 0) {
+        if (origin) {
+            eio_buf_append_str(out, "Access-Control-Allow-Origin: ");
+            eio_buf_append_str(out, origin);
+            eio_buf_append_str(out, "\r\nVary: Origin\r\n");
+        }
+    } else {
+        int allowed = 0;
+        if (origin) {
+            size_t ol = strlen(origin);
+            for (const char *p = cors; *p;) {
+                const char *comma = strchr(p, ',');
+                size_t l = comma ? (size_t)(comma - p) : strlen(p);
+                while (l && *p == ' ')
+                    p++, l--;
+                while (l && p[l - 1] == ' ')
+                    l--;
+                if (l == ol && memcmp(p, origin, l) == 0)
+                    allowed = 1;
+                p = comma ? comma + 1 : p + strlen(p);
+            }
+        }
+        if (allowed) {
+            eio_buf_append_str(out, "Access-Control-Allow-Origin: ");
+            eio_buf_append_str(out, origin);
+            eio_buf_append_str(out, "\r\n");
+        }
+        eio_buf_append_str(out, "Vary: Origin\r\n");
+    }
+    if (srv->opts.cors_credentials)
+        eio_buf_append_str(out, "Access-Control-Allow-Credentials: true\r\n");
+    if (preflight) {
+        eio_buf_append_str(out, "Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n");
+        const char *req_headers = eio_request_header(req, "Access-Control-Request-Headers");
+        if (req_headers) {
+            eio_buf_append_str(out, "Access-Control-Allow-Headers: ");
+            eio_buf_append_str(out, req_headers);
+            eio_buf_append_str(out, "\r\nVary: Access-Control-Request-Headers\r\n");
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- the backend */
+
+static void backend_set_events(eio__backend *b, int want)
+{
+    if (want == b->events)
+        return;
+    struct epoll_event ev = {.events = (uint32_t)want, .data.ptr = b};
+    epoll_ctl(b->client->srv->epfd, EPOLL_CTL_MOD, b->fd, &ev);
+    b->events = want;
+}
+
+static void backend_free(eio__backend *b)
+{
+    if (b->fd >= 0) {
+        epoll_ctl(b->client->srv->epfd, EPOLL_CTL_DEL, b->fd, NULL);
+        close(b->fd);
+    }
+    eio_buf_free(&b->out);
+    eio_buf_free(&b->head);
+    free(b);
+}
+
+/* Headers a proxy does not pass on (hop by hop), and ours to set. */
+static int hop_by_hop(const char *name)
+{
+    static const char *const names[] = {"Connection",        "Keep-Alive", "Proxy-Connection",
+                                        "Transfer-Encoding", "TE",         "Upgrade",
+                                        "Content-Length",    "Expect",     "X-Forwarded-For"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Hands the complete request of c (head in c->req, body in c->body) to the
+ * backend on a fresh connection, asking it to close after its answer. */
+static void forward(eio__conn *c)
+{
+    eio_server *srv = c->srv;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv->backend_port)};
+    inet_pton(AF_INET, srv->backend_host, &a.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 && errno != EINPROGRESS)) {
+        eio__log(srv, EIO_LOG_ERROR, "cannot reach the HTTP backend on %s:%d: %s",
+                 srv->backend_host, srv->backend_port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        c->keep_alive = 0;
+        eio__conn_respond(c, 502, NULL, NULL, 0, NULL, 0);
+        eio__conn_request_done(c);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    eio__backend *b = eio_calloc(1, sizeof(*b));
+    b->kind = EIO__P_BACKEND;
+    b->fd = fd;
+    b->client = c;
+    b->left = -1;
+    const eio_request *r = &c->req;
+    eio_buf *o = &b->out;
+    eio_buf_append_str(o, r->method);
+    eio_buf_append_byte(o, ' ');
+    eio_buf_append_str(o, r->path);
+    if (r->query && *r->query) {
+        eio_buf_append_byte(o, '?');
+        eio_buf_append_str(o, r->query);
+    }
+    eio_buf_append_str(o, " HTTP/1.1\r\n");
+    for (size_t i = 0; i < r->n_headers; i++) {
+        if (hop_by_hop(r->headers[i].name))
+            continue;
+        eio_buf_append_str(o, r->headers[i].name);
+        eio_buf_append_str(o, ": ");
+        eio_buf_append_str(o, r->headers[i].value);
+        eio_buf_append_str(o, "\r\n");
+    }
+    eio_buf_append_str(o, "X-Forwarded-For: ");
+    eio_buf_append_str(o, c->remote_addr);
+    eio_buf_append_str(o, "\r\nConnection: close\r\n");
+    if (c->body.len || strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0) {
+        eio_buf_append_str(o, "Content-Length: ");
+        eio_buf_append_uint(o, c->body.len);
+        eio_buf_append_str(o, "\r\n");
+    }
+    eio_buf_append_str(o, "\r\n");
+    if (c->body.len)
+        eio_buf_append(o, c->body.data, c->body.len);
+    eio_buf_free(&c->body);
+    c->backend = b;
+    c->mode = EIO__M_FORWARD;
+    b->events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
+    struct epoll_event ev = {.events = (uint32_t)b->events, .data.ptr = b};
+    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* The backend's answer is complete (or broke off): the client connection
+ * goes on, or closes when the answer did not say where it ends. */
+static void backend_done(eio__backend *b, int complete)
+{
+    eio__conn *c = b->client;
+    c->backend = NULL;
+    if (!b->head_done) {
+        eio__log(c->srv, EIO_LOG_ERROR, "the HTTP backend closed without an answer");
+        backend_free(b);
+        c->keep_alive = 0;
+        eio__conn_respond(c, 502, NULL, NULL, 0, NULL, 0);
+        eio__conn_request_done(c);
+        return;
+    }
+    if (!complete || !b->self_delimited)
+        c->keep_alive = 0;
+    backend_free(b);
+    eio__conn_request_done(c);
+}
+
+/* The response head from the backend, rewritten for the client: its own
+ * Connection header, kept or not as the client asked and the answer allows. */
+static int pass_head(eio__backend *b)
+{
+    eio__conn *c = b->client;
+    eio_server *srv = c->srv;
+    size_t n_fields = 0;
+    int status = 0, chunked = 0, conn_close = 0;
+    long long clen = -1;
+    eio_http_limits lim = {srv->opts.max_headers, srv->opts.max_head_bytes};
+    long r =
+        eio_http_parse_response((const char *)b->head.data, b->head.len, &lim, srv->http_fields,
+                                &n_fields, &status, &clen, &chunked, &conn_close);
+    if (r == EIO_HTTP_INCOMPLETE)
+        return 0;
+    if (r < 0)
+        return -1;
+    int no_body =
+        status < 200 || status == 204 || status == 304 || strcmp(c->req.method, "HEAD") == 0;
+    b->self_delimited = no_body || chunked || clen >= 0;
+    b->left = no_body ? 0 : chunked ? -1 : clen;
+    if (!b->self_delimited)
+        c->keep_alive = 0;
+    eio_buf out = EIO_BUF_INIT;
+    /* The status line as sent, then the headers that are not ours. */
+    const char *eol = memchr(b->head.data, '\n', b->head.len);
+    eio_buf_append(&out, b->head.data, (size_t)(eol - (const char *)b->head.data) + 1);
+    for (size_t i = 0; i < n_fields; i++) {
+        const eio_http_field *f = &srv->http_fields[i];
+        if ((f->name.len == 10 && strncasecmp(f->name.p, "Connection", 10) == 0) ||
+            (f->name.len == 10 && strncasecmp(f->name.p, "Keep-Alive", 10) == 0))
+            continue;
+        eio_buf_append(&out, f->name.p, f->name.len);
+        eio_buf_append_str(&out, ": ");
+        eio_buf_append(&out, f->value.p, f->value.len);
+        eio_buf_append_str(&out, "\r\n");
+    }
+    eio_buf_append_str(&out, c->keep_alive
+                                 ? "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n"
+                                 : "Connection: close\r\n\r\n");
+    eio_frame *f = eio_frame_from(out.data, out.len);
+    eio__conn_send_frame(c, f);
+    eio_frame_unref(f);
+    eio_buf_free(&out);
+    size_t rest = b->head.len - (size_t)r;
+    if (rest) {
+        f = eio_frame_from(b->head.data + r, rest);
+        eio__conn_send_frame(c, f);
+        eio_frame_unref(f);
+        if (b->left >= 0)
+            b->left -= (long long)rest;
+    }
+    eio_buf_free(&b->head);
+    b->head_done = 1;
+    return 1;
+}
+
+void eio__backend_handle_event(eio__backend *b, uint32_t events)
+{
+    eio__conn *c = b->client;
+    eio_server *srv = c->srv;
+    if (b->out_off < b->out.len) {
+        ssize_t w = send(b->fd, b->out.data + b->out_off, b->out.len - b->out_off, MSG_NOSIGNAL);
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            eio__log(srv, EIO_LOG_ERROR, "the HTTP backend on %s:%d: %s", srv->backend_host,
+                     srv->backend_port, strerror(errno));
+            backend_done(b, 0);
+            return;
+        }
+        if (w > 0)
+            b->out_off += (size_t)w;
+        if (b->out_off == b->out.len)
+            eio_buf_free(&b->out), b->out_off = 0;
+    }
+    for (int rounds = 0; rounds < 4 && !b->paused; rounds++) {
+        uint8_t *buf = eio_buf_reserve(&srv->read_buf, READ_CHUNK);
+        ssize_t n = recv(b->fd, buf, READ_CHUNK, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            break;
+        if (n <= 0) {
+            backend_done(b, n == 0 && (b->left <= 0));
+            return;
+        }
+        if (!b->head_done) {
+            eio_buf_append(&b->head, buf, (size_t)n);
+            int ph = pass_head(b);
+            if (ph < 0 || (ph == 0 && b->head.len > srv->opts.max_head_bytes)) {
+                eio__log(srv, EIO_LOG_ERROR, "the HTTP backend sent a malformed answer");
+                backend_done(b, 0);
+                return;
+            }
+        } else {
+            eio_frame *f = eio_frame_from(buf, (size_t)n);
+            eio__conn_send_frame(c, f);
+            eio_frame_unref(f);
+            if (b->left >= 0)
+                b->left -= n;
+        }
+        if (c->queued_bytes > FORWARD_HIGH_WATER)
+            b->paused = 1;
+    }
+    (void)events;
+    backend_set_events(b, (b->out.len ? EPOLLOUT : 0) | (b->paused ? 0 : EPOLLIN | EPOLLRDHUP));
+}
+
+/* ---------------------------------------------------------------- requests */
+
+/* Copies the parsed head into c->req (strings NUL-terminated, in one block). */
+static void take_request(eio__conn *c, const eio_http_head *h)
+{
+    size_t need = h->method.len + h->path.len + h->query.len + 3 + 16;
+    for (size_t i = 0; i < h->n_fields; i++)
+        need += h->fields[i].name.len + h->fields[i].value.len + 2;
+    need += (h->n_fields + 1) * sizeof(eio_header);
+    char *mem = eio_malloc(need);
+    eio_header *hdrs = (eio_header *)(void *)mem;
+    char *p = mem + (h->n_fields + 1) * sizeof(eio_header);
+#define SLICE(dst, s)                                                                              \
+    do {                                                                                           \
+        memcpy(p, (s).p, (s).len);                                                                 \
+        p[(s).len] = 0;                                                                            \
+        (dst) = p;                                                                                 \
+        p += (s).len + 1;                                                                          \
+    } while (0)
+    eio_request *r = &c->req;
+    memset(r, 0, sizeof(*r));
+    SLICE(r->method, h->method);
+    SLICE(r->path, h->path);
+    SLICE(r->query, h->query);
+    for (size_t i = 0; i < h->n_fields; i++) {
+        SLICE(hdrs[i].name, h->fields[i].name);
+        SLICE(hdrs[i].value, h->fields[i].value);
+    }
+#undef SLICE
+    r->headers = hdrs;
+    r->n_headers = h->n_fields;
+    snprintf(r->remote_addr, sizeof(r->remote_addr), "%s", c->remote_addr);
+    r->remote_port = c->remote_port;
+    r->secure = c->stream->secure;
+    r->time_ms = wall_ms();
+    r->content_length = h->content_length;
+    free(c->req_storage);
+    c->req_storage = mem;
+}
+
+static int is_engine_path(eio_server *srv, const eio_request *r)
+{
+    return strncmp(r->path, srv->path, strlen(srv->path)) == 0;
+}
+
+/* A request whose body (if any) has been read: served now. */
+static void dispatch(eio__conn *c)
+{
+    eio_server *srv = c->srv;
+    if (is_engine_path(srv, &c->req)) {
+        eio__engine_request(c);
+    } else if (srv->backend_host) {
+        forward(c);
+    } else {
+        static const char body[] = "Not Found";
+        eio__conn_respond(c, 404, "text/plain", NULL, 0, body, sizeof(body) - 1);
+        eio__conn_request_done(c);
+    }
+}
+
+void eio__conn_start_body(eio__conn *c, int kind, size_t max)
+{
+    c->mode = EIO__M_BODY;
+    c->body_kind = kind;
+    c->body_max = max;
+    eio_http_chunked_init(&c->chunked);
+    eio_buf_reset(&c->body);
+    eio__timer_set(c->srv, &c->idle_timer, (uint64_t)c->srv->opts.headers_timeout_ms);
+    if (c->expect_continue && c->rbuf.len == 0) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        eio_frame *f = eio_frame_from(cont, sizeof(cont) - 1);
+        eio__conn_send_frame(c, f);
+        eio_frame_unref(f);
+    }
+}
+
+/* The body is in: its request goes on. */
+static void body_complete(eio__conn *c)
+{
+    int kind = c->body_kind;
+    c->body_kind = 0;
+    c->mode = EIO__M_WRITING;
+    eio__timer_cancel(c->srv, &c->idle_timer);
+    if (kind == EIO__BODY_POST)
+        eio__engine_post_body(c, 1);
+    else
+        dispatch(c);
+}
+
+/* Takes body bytes from rbuf. Returns 1 when the body is complete, 0 when it
+ * needs more, -1 when the connection was refused. */
+static int read_body(eio__conn *c)
+{
+    if (c->body_chunked) {
+        size_t len = c->rbuf.len;
+        int done = 0;
+        long used = eio_http_chunked_decode(&c->chunked, c->rbuf.data, &len, &done);
+        if (used < 0) {
+            if (c->body_kind == EIO__BODY_POST)
+                eio__engine_post_body(c, 0);
+            refuse(c, 400, "malformed chunked body");
+            return -1;
+        }
+        eio_buf_append(&c->body, c->rbuf.data, len);
+        eio_buf_consume(&c->rbuf, (size_t)used);
+        if (c->body.len > c->body_max) {
+            if (c->body_kind == EIO__BODY_POST)
+                eio__engine_post_body(c, 0);
+            refuse(c, 413, "body over the limit");
+            return -1;
+        }
+        return done;
+    }
+    size_t take =
+        c->rbuf.len < (unsigned long long)c->body_left ? c->rbuf.len : (size_t)c->body_left;
+    eio_buf_append(&c->body, c->rbuf.data, take);
+    eio_buf_consume(&c->rbuf, take);
+    c->body_left -= (long long)take;
+    return c->body_left == 0;
+}
+
+/* Reads the head at the start of rbuf and dispatches it. Returns 1 when a
+ * request was taken, 0 when the head is incomplete, -1 on a refusal. */
+static int read_head(eio__conn *c)
+{
+    eio_server *srv = c->srv;
+    eio_http_limits lim = {srv->opts.max_headers, srv->opts.max_head_bytes};
+    eio_http_head h;
+    long r =
+        eio_http_parse_request((const char *)c->rbuf.data, c->rbuf.len, &lim, srv->http_fields, &h);
+    if (r == EIO_HTTP_INCOMPLETE)
+        return 0;
+    if (r < 0) {
+        eio__log(srv, EIO_LOG_INFO, "%s:%d: malformed HTTP request (%s): %d", c->remote_addr,
+                 c->remote_port, eio_http_strerror(r), eio_http_error_status(r));
+        refuse(c, eio_http_error_status(r), eio_http_strerror(r));
+        return -1;
+    }
+    eio__timer_cancel(srv, &c->idle_timer);
+    take_request(c, &h);
+    c->keep_alive = h.keep_alive && !srv->shutting_down;
+    int has_body = h.chunked || h.content_length > 0;
+    int upgrade = h.connection_upgrade && eio_request_header(&c->req, "Upgrade");
+    c->body_chunked = h.chunked;
+    c->body_left = h.content_length > 0 ? h.content_length : 0;
+    c->expect_continue = h.expect_continue;
+    long long content_length = h.content_length;
+    eio_buf_consume(&c->rbuf, (size_t)r);
+    c->mode = EIO__M_WRITING;
+    c->upgrade = upgrade;
+    if (upgrade && is_engine_path(srv, &c->req)) {
+        eio__engine_request(c);
+        return 1;
+    }
+    if (is_engine_path(srv, &c->req) && strcmp(c->req.method, "POST") == 0) {
+        /* Dispatched at the head (Node checks the session and the declared
+         * length before the body), the body read after. */
+        eio__engine_request(c);
+        return 1;
+    }
+    if (has_body) {
+        size_t max = srv->opts.max_payload > (1u << 20) ? srv->opts.max_payload : (1u << 20);
+        if (content_length > (long long)max) {
+            refuse(c, 413, "body over the limit");
+            return -1;
+        }
+        eio__conn_start_body(c, EIO__BODY_FORWARD, max);
+        return 1;
+    }
+    dispatch(c);
+    return 1;
+}
+
+/* Works through what rbuf holds, as the connection's mode allows. */
+static void conn_process(eio__conn *c)
+{
+    while (c->state == EIO__WS_OPEN) {
+        if (c->mode == EIO__M_HEAD) {
+            if (c->rbuf.len == 0)
+                break;
+            if (read_head(c) <= 0)
+                break;
+        } else if (c->mode == EIO__M_BODY) {
+            int r = read_body(c);
+            if (r < 0)
+                break;
+            if (r == 0) {
+                if (c->rbuf.len == 0)
+                    break;
+                continue;
+            }
+            body_complete(c);
+        } else {
+            break; /* parked, writing, forwarding: pipelined bytes wait */
+        }
+    }
+    if (c->state == EIO__WS_OPEN && c->mode != EIO__M_HEAD && c->mode != EIO__M_BODY &&
+        c->mode != EIO__M_WS && c->rbuf.len > c->srv->opts.max_head_bytes) {
+        c->read_off = 1; /* enough pipelined: read on after this request */
+    }
+    if (c->state == EIO__WS_OPEN && c->mode == EIO__M_HEAD && c->rbuf.len &&
+        !eio__timer_armed(&c->idle_timer))
+        eio__timer_set(c->srv, &c->idle_timer, (uint64_t)c->srv->opts.headers_timeout_ms);
+    if (c->state != EIO__WS_CLOSED)
+        set_events(c);
+}
+
+/* The peer ended its side (read 0) or the read failed. */
+static void conn_eof(eio__conn *c, int orderly)
+{
+    if (c->mode == EIO__M_WS || c->mode == EIO__M_PARKED || c->mode == EIO__M_BODY ||
+        c->mode == EIO__M_FORWARD || !orderly || c->state != EIO__WS_OPEN) {
+        conn_lost(c, orderly);
+        return;
+    }
+    /* A half-close after a complete request: answer it, then close. */
+    c->keep_alive = 0;
+    if (c->mode == EIO__M_HEAD)
+        conn_lost(c, orderly);
+    else
+        c->read_off = 1;
+}
+
+static void conn_read(eio__conn *c)
+{
+    eio_server *srv = c->srv;
+    for (int rounds = 0; rounds < 8 && c->state != EIO__WS_CLOSED && !c->read_off; rounds++) {
+        long n;
+        if (c->mode == EIO__M_WS) {
+            uint8_t *buf = eio_buf_reserve(&srv->read_buf, READ_CHUNK);
+            n = c->stream->ops->read(c->stream, buf, READ_CHUNK);
+            if (n == EIO_STREAM_AGAIN)
+                break;
+            if (n <= 0) {
+                conn_eof(c, n == 0);
+                return;
+            }
+            if (c->state == EIO__WS_CLOSING)
+                continue; /* draining until the peer's end */
+            if (c->rbuf.len == 0) {
+                size_t used = eio__ws_process(c, buf, (size_t)n);
+                if (used < (size_t)n && c->state == EIO__WS_OPEN)
+                    eio_buf_append(&c->rbuf, buf + used, (size_t)n - used);
+            } else {
+                eio_buf_append(&c->rbuf, buf, (size_t)n);
+                size_t used = eio__ws_process(c, c->rbuf.data, c->rbuf.len);
+                if (c->state != EIO__WS_CLOSED) {
+                    eio_buf_consume(&c->rbuf, used);
+                    if (c->rbuf.len == 0 && c->rbuf.cap > READ_CHUNK)
+                        eio_buf_free(&c->rbuf);
+                }
+            }
+        } else {
+            uint8_t *buf = eio_buf_reserve(&c->rbuf, 16384);
+            n = c->stream->ops->read(c->stream, buf, 16384);
+            if (n == EIO_STREAM_AGAIN)
+                break;
+            if (n <= 0) {
+                conn_eof(c, n == 0);
+                return;
+            }
+            if (c->state == EIO__WS_CLOSING)
+                continue;
+            eio_buf_advance(&c->rbuf, (size_t)n);
+            conn_process(c);
+            if (c->mode == EIO__M_WS && c->rbuf.len && c->state == EIO__WS_OPEN) {
+                /* Frames that came with the upgrade request. */
+                size_t used = eio__ws_process(c, c->rbuf.data, c->rbuf.len);
+                if (c->state != EIO__WS_CLOSED)
+                    eio_buf_consume(&c->rbuf, used);
+            }
+        }
+        if (n < 16384 && c->stream->ops->pending(c->stream) == 0)
+            break;
+    }
+    if (c->state != EIO__WS_CLOSED)
+        set_events(c);
+}
+
+void eio__conn_handle_event(eio__conn *c, uint32_t events)
+{
+    if (c->state == EIO__WS_CLOSED)
+        return;
+    if ((events & EPOLLOUT) || c->stream->want_write)
+        conn_flush(c);
+    if (c->state == EIO__WS_CLOSED)
+        return;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+        conn_read(c);
+    if (c->state != EIO__WS_CLOSED && c->read_off && (events & (EPOLLHUP | EPOLLERR)))
+        conn_lost(c, 0);
+}
+
+/* ---------------------------------------------------------------- listeners */
+
+void eio__listener_accept(eio__listener *l)
+{
+    eio_server *srv = l->srv;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof(peer);
+        int fd = accept4(l->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EMFILE || errno == ENFILE) {
+                uint64_t now = eio__now_ms();
+                if (now - srv->last_emfile_log_ms > 10000) {
+                    eio__log(srv, EIO_LOG_WARN,
+                             "out of file descriptors (%zu connections open): refusing new "
+                             "connections; raise `ulimit -n` or lower --max-clients",
+                             srv->n_conns);
+                    srv->last_emfile_log_ms = now;
+                }
+                /* accept() would fail at once forever and spin the loop:
+                 * one descriptor is kept in reserve, given up to accept and
+                 * close the waiting connection, and taken again (as nginx
+                 * and libev do). */
+                if (srv->reserve_fd >= 0) {
+                    close(srv->reserve_fd);
+                    int x = accept(l->fd, NULL, NULL);
+                    if (x >= 0)
+                        close(x);
+                    srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                }
+            }
+            return; /* EAGAIN and the rest: wait for the next event */
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        eio_stream *st = l->tls ? eio_stream_tls_new(l->tls, fd) : eio_stream_tcp_new(fd);
+        if (!st)
+            continue;
+        conn_new(srv, st, &peer);
+    }
+}
+
+int eio_server_listen(eio_server *srv, const char *host, int port, eio_tls_ctx *tls)
+{
+    int fd = -1;
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    if (!host || !*host || strcmp(host, "::") == 0) {
+        /* Every address, IPv6 and IPv4 on one socket, as Node's listen(port). */
+        fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd >= 0) {
+            int zero = 0, one = 1;
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+                                     .sin6_port = htons((uint16_t)port),
+                                     .sin6_addr = in6addr_any};
+            if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+                close(fd);
+                fd = -1;
+            }
+        }
+        if (fd < 0 && (!host || !*host)) {
+            /* No IPv6 on this machine: IPv4 alone. */
+            fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            int one = 1;
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+            if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+                eio__log(srv, EIO_LOG_ERROR, "cannot listen on port %d: %s", port, strerror(errno));
+                close(fd);
+                return -1;
+            }
+        }
+    } else {
+        struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                                 .ai_socktype = SOCK_STREAM,
+                                 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+        struct addrinfo *res = NULL;
+        int e = getaddrinfo(host, portstr, &hints, &res);
+        if (e != 0) {
+            eio__log(srv, EIO_LOG_ERROR, "cannot listen on %s: %s", host, gai_strerror(e));
+            return -1;
+        }
+        fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (fd >= 0) {
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            if (res->ai_family == AF_INET6)
+                setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        }
+        if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+            eio__log(srv, EIO_LOG_ERROR, "cannot listen on %s port %d: %s", host, port,
+                     strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            freeaddrinfo(res);
+            return -1;
+        }
+        freeaddrinfo(res);
+    }
+    if (fd < 0 || listen(fd, 4096) != 0) {
+        eio__log(srv, EIO_LOG_ERROR, "cannot listen on port %d: %s", port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    int bound = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    eio__listener *l = eio_calloc(1, sizeof(*l));
+    l->kind = EIO__P_LISTENER;
+    l->fd = fd;
+    l->tls = tls;
+    l->srv = srv;
+    eio_server_lock(srv);
+    l->next = srv->listeners;
+    srv->listeners = l;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
+    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev);
+    eio_server_unlock(srv);
+    return bound;
+}
+
+void eio_server_set_backend(eio_server *srv, const char *host, int port)
+{
+    eio_server_lock(srv);
+    free(srv->backend_host);
+    srv->backend_host = host ? eio_strdup(host) : NULL;
+    srv->backend_port = port;
+    eio_server_unlock(srv);
+}
+
+/* Stops accepting (lock held): the listeners are closed. */
+void eio__listeners_close(eio_server *srv)
+{
+    while (srv->listeners) {
+        eio__listener *l = srv->listeners;
+        srv->listeners = l->next;
+        epoll_ctl(srv->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+        close(l->fd);
+        free(l);
+    }
+}
