@@ -141,7 +141,7 @@ static void mark_dirty(eio__conn *c)
 
 /* ---------------------------------------------------------------- connections */
 
-static eio__conn *conn_new(eio_server *srv, eio_stream *st, const struct sockaddr_storage *peer)
+eio__conn *eio__conn_accept(eio_server *srv, eio_stream *st, const struct sockaddr_storage *peer)
 {
     eio__conn *c = eio_calloc(1, sizeof(*c));
     c->kind = EIO__P_CONN;
@@ -152,7 +152,9 @@ static eio__conn *conn_new(eio_server *srv, eio_stream *st, const struct sockadd
     c->version = 4;
     eio__timer_init(&c->idle_timer, on_idle_timer);
     eio__timer_init(&c->upgrade_timer, NULL);
-    if (peer->ss_family == AF_INET6) {
+    if (!peer) {
+        snprintf(c->remote_addr, sizeof(c->remote_addr), "test");
+    } else if (peer->ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
         inet_ntop(AF_INET6, &a->sin6_addr, c->remote_addr, sizeof(c->remote_addr));
         c->remote_port = ntohs(a->sin6_port);
@@ -1014,7 +1016,7 @@ void eio__listener_accept(eio__listener *l)
             if (errno == EINTR)
                 continue;
             if (errno == EMFILE || errno == ENFILE) {
-                uint64_t now = eio__now_ms();
+                uint64_t now = eio__clock(srv);
                 if (now - srv->last_emfile_log_ms > 10000) {
                     eio__log(srv, EIO_LOG_WARN,
                              "out of file descriptors (%zu connections open): refusing new "
@@ -1041,7 +1043,7 @@ void eio__listener_accept(eio__listener *l)
         eio_stream *st = l->tls ? eio_stream_tls_new(l->tls, fd) : eio_stream_tcp_new(fd);
         if (!st)
             continue;
-        conn_new(srv, st, &peer);
+        eio__conn_accept(srv, st, &peer);
     }
 }
 

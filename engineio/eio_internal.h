@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "eio_buf.h"
 #include "eio_packet.h"
@@ -200,8 +201,10 @@ struct eio_server {
     pthread_mutex_t mu;
     pthread_t thread;
     int epfd;
-    int evfd;               /* wakes the loop */
-    int stop;               /* loop thread should exit */
+    int evfd;       /* wakes the loop */
+    int stop;       /* loop thread should exit */
+    int has_thread; /* 0 for a manual (test) server */
+    const uint64_t *fake_clock;
     int shutting_down;      /* refuse new sessions */
     uint64_t loop_deadline; /* what the loop waits for; UINT64_MAX: none */
 
@@ -231,6 +234,14 @@ struct eio_server {
 };
 
 /* eio_server.c */
+/* The engine's clock: CLOCK_MONOTONIC, or the test's fake one. */
+uint64_t eio__clock(const eio_server *srv);
+/* For C unit tests: a server without a loop thread, on a fake clock (*clock,
+ * in ms, advanced by the test); the test drives it with eio__run_timers and
+ * eio__conn_handle_event under the lock. */
+eio_server *eio__server_new_manual(const eio_options *opts, const eio_callbacks *cbs,
+                                   void *user_data, const uint64_t *clock);
+void eio__run_timers(eio_server *srv);
 char *eio__request_dup(const eio_request *r, eio_request *out);
 void eio__wake_loop(eio_server *srv);
 void eio__log(eio_server *srv, int level, const char *fmt, ...)
@@ -279,6 +290,8 @@ void eio__conn_finish(eio__conn *c);            /* closes the descriptor now */
 void eio__conn_start_body(eio__conn *c, int kind, size_t max);
 void eio__listeners_close(eio_server *srv);
 void eio__conn_handle_event(eio__conn *c, uint32_t events);
+/* A new connection over st (owned) from peer (AF_INET/AF_INET6 or NULL). */
+eio__conn *eio__conn_accept(eio_server *srv, eio_stream *st, const struct sockaddr_storage *peer);
 void eio__backend_handle_event(eio__backend *b, uint32_t events);
 void eio__listener_accept(eio__listener *l);
 void eio__flush_dirty(eio_server *srv);

@@ -186,9 +186,14 @@ void eio__wake_loop(eio_server *srv)
     (void)n; /* EAGAIN means a wake-up is already pending */
 }
 
+uint64_t eio__clock(const eio_server *srv)
+{
+    return srv->fake_clock ? *srv->fake_clock : eio__now_ms();
+}
+
 void eio__timer_set(eio_server *srv, eio__timer *t, uint64_t delay_ms)
 {
-    uint64_t deadline = eio__now_ms() + delay_ms;
+    uint64_t deadline = eio__clock(srv) + delay_ms;
     eio__heap_set(&srv->timers, t, deadline);
     if (deadline < srv->loop_deadline)
         eio__wake_loop(srv);
@@ -199,9 +204,9 @@ void eio__timer_cancel(eio_server *srv, eio__timer *t)
     eio__heap_cancel(&srv->timers, t);
 }
 
-static void run_timers(eio_server *srv)
+void eio__run_timers(eio_server *srv)
 {
-    uint64_t now = eio__now_ms();
+    uint64_t now = eio__clock(srv);
     eio__timer *t;
     while ((t = eio__heap_top(&srv->timers)) && t->deadline_ms <= now) {
         eio__heap_cancel(&srv->timers, t);
@@ -215,13 +220,13 @@ static void *loop_main(void *arg)
     struct epoll_event events[256];
     pthread_mutex_lock(&srv->mu);
     while (!srv->stop) {
-        run_timers(srv);
+        eio__run_timers(srv);
         eio__free_zombies(srv);
         eio__timer *top = eio__heap_top(&srv->timers);
         int timeout = -1;
         srv->loop_deadline = UINT64_MAX;
         if (top) {
-            uint64_t now = eio__now_ms();
+            uint64_t now = eio__clock(srv);
             srv->loop_deadline = top->deadline_ms;
             timeout = top->deadline_ms <= now ? 0 : (int)(top->deadline_ms - now);
         }
@@ -328,7 +333,7 @@ void eio_server_set_http(eio_server *srv, const char *path, const char *cors_ori
     eio_server_unlock(srv);
 }
 
-eio_server *eio_server_new(const eio_options *opts, const eio_callbacks *cbs, void *user_data)
+static eio_server *server_create(const eio_options *opts, const eio_callbacks *cbs, void *user_data)
 {
     eio_server *srv = eio_calloc(1, sizeof(*srv));
     if (opts)
@@ -369,10 +374,25 @@ eio_server *eio_server_new(const eio_options *opts, const eio_callbacks *cbs, vo
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->evfd, &ev);
     srv->loop_deadline = 0;
+    return srv;
+}
+
+eio_server *eio_server_new(const eio_options *opts, const eio_callbacks *cbs, void *user_data)
+{
+    eio_server *srv = server_create(opts, cbs, user_data);
+    srv->has_thread = 1;
     if (pthread_create(&srv->thread, NULL, loop_main, srv) != 0) {
         perror("engine.io: pthread_create");
         abort();
     }
+    return srv;
+}
+
+eio_server *eio__server_new_manual(const eio_options *opts, const eio_callbacks *cbs,
+                                   void *user_data, const uint64_t *clock)
+{
+    eio_server *srv = server_create(opts, cbs, user_data);
+    srv->fake_clock = clock;
     return srv;
 }
 
@@ -396,7 +416,8 @@ void eio_server_free(eio_server *srv)
     srv->stop = 1;
     eio__wake_loop(srv);
     pthread_mutex_unlock(&srv->mu);
-    pthread_join(srv->thread, NULL);
+    if (srv->has_thread)
+        pthread_join(srv->thread, NULL);
     /* Connections still lingering are closed now. */
     while (srv->conns) {
         eio__conn *c = srv->conns;

@@ -1,0 +1,602 @@
+/*
+ * Sessions and transports over a fake stream, on a fake clock: the engine's
+ * state machines (HTTP framing on a connection, long-polling, heartbeats of
+ * both versions, the upgrade with its probe, every close path) driven byte by
+ * byte with no socket and no thread. The server is made with
+ * eio__server_new_manual; each step runs under the engine lock, and the
+ * unlock flushes what was queued, as on the loop.
+ *
+ * Threading: single thread. Ownership: each test frees its server; the fake
+ * streams are freed by their connections, the peers (test side) by the test.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "engineio/eio_internal.h"
+#include "test/unit/test.h"
+
+/* ---------------------------------------------------------------- the fake stream */
+
+typedef struct peer {
+    eio_buf in; /* what the client sent, not yet read by the server */
+    size_t in_off;
+    eio_buf out; /* what the server wrote */
+    int eof;     /* the client ended its side */
+    int shut;    /* the server sent its FIN */
+    int freed;   /* the server closed the stream */
+} peer;
+
+typedef struct fake_stream {
+    eio_stream base;
+    peer *p;
+} fake_stream;
+
+static long fake_read(eio_stream *st, void *buf, size_t len)
+{
+    peer *p = ((fake_stream *)st)->p;
+    size_t avail = p->in.len - p->in_off;
+    if (avail == 0)
+        return p->eof ? 0 : EIO_STREAM_AGAIN;
+    if (len > avail)
+        len = avail;
+    memcpy(buf, p->in.data + p->in_off, len);
+    p->in_off += len;
+    return (long)len;
+}
+
+static long fake_writev(eio_stream *st, const struct iovec *iov, int n)
+{
+    peer *p = ((fake_stream *)st)->p;
+    long total = 0;
+    for (int i = 0; i < n; i++) {
+        eio_buf_append(&p->out, iov[i].iov_base, iov[i].iov_len);
+        total += (long)iov[i].iov_len;
+    }
+    return total;
+}
+
+static void fake_shutdown(eio_stream *st)
+{
+    ((fake_stream *)st)->p->shut = 1;
+}
+
+static void fake_free(eio_stream *st)
+{
+    ((fake_stream *)st)->p->freed = 1;
+    free(st);
+}
+
+static size_t fake_pending(eio_stream *st)
+{
+    (void)st;
+    return 0;
+}
+
+static const eio_stream_ops fake_ops = {fake_read, fake_writev, fake_shutdown, fake_free,
+                                        fake_pending};
+
+/* ---------------------------------------------------------------- the harness */
+
+typedef struct world {
+    uint64_t now;
+    eio_server *srv;
+    eio_socket *last; /* the last session opened */
+    char messages[1024];
+    char closed[256]; /* close reasons, ';'-separated */
+    peer *peers[32];  /* freed after the server (lingering connections write to them) */
+    int n_peers;
+} world;
+
+static void on_connection(eio_socket *s, void *ud)
+{
+    ((world *)ud)->last = s;
+}
+
+static void on_message(eio_socket *s, const uint8_t *data, size_t len, int binary, void *ud)
+{
+    world *w = ud;
+    (void)s;
+    (void)binary;
+    strncat(w->messages, "[", sizeof(w->messages) - strlen(w->messages) - 1);
+    size_t have = strlen(w->messages);
+    if (have + len + 2 < sizeof(w->messages)) {
+        memcpy(w->messages + have, data, len);
+        w->messages[have + len] = 0;
+    }
+    strncat(w->messages, "]", sizeof(w->messages) - strlen(w->messages) - 1);
+}
+
+static void on_close(eio_socket *s, const char *reason, void *ud)
+{
+    world *w = ud;
+    if (w->last == s)
+        w->last = NULL;
+    strncat(w->closed, reason, sizeof(w->closed) - strlen(w->closed) - 2);
+    strcat(w->closed, ";");
+}
+
+static void world_init(world *w, int ping_interval, int ping_timeout)
+{
+    memset(w, 0, sizeof(*w));
+    w->now = 1000000;
+    eio_options o;
+    eio_options_default(&o);
+    o.ping_interval_ms = ping_interval;
+    o.ping_timeout_ms = ping_timeout;
+    o.log_level = EIO_LOG_ERROR;
+    eio_callbacks cb = {
+        .on_connection = on_connection, .on_message = on_message, .on_close = on_close};
+    w->srv = eio__server_new_manual(&o, &cb, w, &w->now);
+}
+
+static void peer_free(peer *p)
+{
+    eio_buf_free(&p->in);
+    eio_buf_free(&p->out);
+    free(p);
+}
+
+static void world_free(world *w)
+{
+    eio_server_free(w->srv);
+    for (int i = 0; i < w->n_peers; i++)
+        peer_free(w->peers[i]);
+}
+
+static eio__conn *connect_peer(world *w, peer **pp)
+{
+    peer *p = calloc(1, sizeof(*p));
+    *pp = p;
+    if (w->n_peers < 32)
+        w->peers[w->n_peers++] = p;
+    fake_stream *st = calloc(1, sizeof(*st));
+    st->base.ops = &fake_ops;
+    st->base.fd = -1;
+    st->p = p;
+    eio_server_lock(w->srv);
+    eio__conn *c = eio__conn_accept(w->srv, &st->base, NULL);
+    eio_server_unlock(w->srv);
+    return c;
+}
+
+/* The client sends bytes; the server reads them (one event). */
+static void send_bytes(world *w, eio__conn *c, peer *p, const void *data, size_t len)
+{
+    eio_buf_append(&p->in, data, len);
+    eio_server_lock(w->srv);
+    if (!p->freed)
+        eio__conn_handle_event(c, EPOLLIN);
+    eio_server_unlock(w->srv);
+}
+
+static void send_str(world *w, eio__conn *c, peer *p, const char *s)
+{
+    send_bytes(w, c, p, s, strlen(s));
+}
+
+static void advance(world *w, uint64_t ms)
+{
+    w->now += ms;
+    eio_server_lock(w->srv);
+    eio__run_timers(w->srv);
+    eio_server_unlock(w->srv);
+}
+
+/* What the server wrote since the last call, as a string (taken). */
+static char *take(peer *p)
+{
+    char *s = malloc(p->out.len + 1);
+    memcpy(s, p->out.data ? (const char *)p->out.data : "", p->out.len);
+    s[p->out.len] = 0;
+    eio_buf_reset(&p->out);
+    return s;
+}
+
+/* The body of the one HTTP response in s ("" if none). */
+static const char *body_of(const char *s)
+{
+    const char *b = strstr(s, "\r\n\r\n");
+    return b ? b + 4 : "";
+}
+
+static int starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* A polling handshake on its own connection; the sid goes to sid. */
+static void handshake(world *w, int version, char sid[21])
+{
+    peer *p;
+    eio__conn *c = connect_peer(w, &p);
+    send_str(w, c, p,
+             version == 4 ? "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"
+                          : "GET /engine.io/?EIO=3&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n");
+    char *r = take(p);
+    const char *q = strstr(r, "\"sid\":\"");
+    sid[0] = 0;
+    if (q)
+        snprintf(sid, 21, "%.20s", q + 7);
+    free(r);
+}
+
+static void request(char *out, size_t outlen, const char *method, const char *sid,
+                    const char *extra_headers, const char *body)
+{
+    snprintf(out, outlen,
+             "%s /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\n%s"
+             "Content-Length: %zu\r\n\r\n%s",
+             method, sid, extra_headers, body ? strlen(body) : 0, body ? body : "");
+}
+
+/* A client WebSocket frame: masked with a zero key (payload unchanged). */
+static size_t ws_frame(uint8_t *out, const char *text)
+{
+    size_t len = strlen(text);
+    out[0] = 0x81;
+    out[1] = (uint8_t)(0x80 | len);
+    memset(out + 2, 0, 4);
+    memcpy(out + 6, text, len);
+    return len + 6;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_handshake_and_keep_alive(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    peer *p;
+    eio__conn *c = connect_peer(&w, &p);
+    send_str(&w, c, p, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n");
+    char *r = take(p);
+    CHECK(starts(r, "HTTP/1.1 200 OK\r\n"));
+    CHECK(strstr(r, "Connection: keep-alive\r\n") != NULL);
+    CHECK(starts(body_of(r), "0{\"sid\":\""));
+    CHECK(w.last != NULL);
+    free(r);
+    /* The same connection carries the next request. */
+    send_str(&w, c, p, "GET /engine.io/?EIO=4&transport=nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    r = take(p);
+    CHECK(starts(r, "HTTP/1.1 400 Bad Request\r\n"));
+    CHECK(strcmp(body_of(r), "{\"code\":0,\"message\":\"Transport unknown\"}") == 0);
+    CHECK(!p->shut);
+    free(r);
+    world_free(&w);
+}
+
+static void test_connection_close_and_http10(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    peer *p;
+    eio__conn *c = connect_peer(&w, &p);
+    send_str(&w, c, p,
+             "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nConnection: close\r\n\r\n");
+    char *r = take(p);
+    CHECK(strstr(r, "Connection: close\r\n") != NULL);
+    CHECK(p->shut); /* FIN after the response */
+    free(r);
+    c = connect_peer(&w, &p);
+    send_str(&w, c, p, "GET /engine.io/?EIO=4&transport=polling HTTP/1.0\r\n\r\n");
+    r = take(p);
+    CHECK(strstr(r, "Connection: close\r\n") != NULL);
+    CHECK(p->shut);
+    free(r);
+    c = connect_peer(&w, &p);
+    send_str(&w, c, p,
+             "GET /engine.io/?EIO=4&transport=polling HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    r = take(p);
+    CHECK(strstr(r, "Connection: keep-alive\r\n") != NULL);
+    CHECK(!p->shut);
+    free(r);
+    world_free(&w);
+}
+
+static void test_long_poll_parks_and_wakes(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    char sid[21], req[512];
+    handshake(&w, 4, sid);
+    peer *g;
+    eio__conn *gc = connect_peer(&w, &g);
+    request(req, sizeof(req), "GET", sid, "", NULL);
+    send_str(&w, gc, g, req);
+    CHECK_EQ_INT(g->out.len, 0); /* parked: nothing to send yet */
+    eio_server_lock(w.srv);
+    eio_socket_send(w.last, "one", 3, 0);
+    eio_socket_send(w.last, "two", 3, 0);
+    eio_server_unlock(w.srv); /* the flush answers the GET with both */
+    char *r = take(g);
+    CHECK(strcmp(body_of(r), "4one\x1e"
+                             "4two") == 0);
+    free(r);
+    world_free(&w);
+}
+
+static void test_post_delivers_and_get_gets_echo_in_order(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    char sid[21], req[512];
+    handshake(&w, 4, sid);
+    peer *g, *p;
+    eio__conn *gc = connect_peer(&w, &g);
+    eio__conn *pc = connect_peer(&w, &p);
+    request(req, sizeof(req), "GET", sid, "", NULL);
+    send_str(&w, gc, g, req); /* the GET first */
+    request(req, sizeof(req), "POST", sid, "Content-Type: text/plain\r\n",
+            "4abc\x1e"
+            "4def");
+    send_str(&w, pc, p, req); /* then the POST */
+    char *r = take(p);
+    CHECK(starts(r, "HTTP/1.1 200 OK\r\n"));
+    CHECK(strcmp(body_of(r), "ok") == 0);
+    free(r);
+    CHECK(strcmp(w.messages, "[abc][def]") == 0);
+    world_free(&w);
+}
+
+static void test_chunked_post_byte_by_byte(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    char sid[21], req[512];
+    handshake(&w, 4, sid);
+    peer *p;
+    eio__conn *pc = connect_peer(&w, &p);
+    snprintf(req, sizeof(req),
+             "POST /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n2;ext=1\r\n4h\r\n3\r\ni!x\r\n0\r\nT: v\r\n\r\n",
+             sid);
+    for (const char *q = req; *q; q++)
+        send_bytes(&w, pc, p, q, 1);
+    char *r = take(p);
+    CHECK(strcmp(body_of(r), "ok") == 0);
+    CHECK(strcmp(w.messages, "[hi!x]") == 0);
+    free(r);
+    world_free(&w);
+}
+
+static void test_smuggling_refused(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    static const char *const bad[] = {
+        "POST /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nContent-Length: 1\r\n"
+        "Content-Length: 1\r\n\r\nx",
+        "POST /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nContent-Length: 2e1\r\n\r\nxx",
+        "POST /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nContent-Length: 3\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        peer *p;
+        eio__conn *c = connect_peer(&w, &p);
+        send_str(&w, c, p, bad[i]);
+        char *r = take(p);
+        CHECK(starts(r, "HTTP/1.1 400 Bad Request\r\n"));
+        CHECK(strstr(r + 1, "HTTP/1.1") == NULL); /* one response, nothing smuggled */
+        CHECK(p->shut);
+        free(r);
+    }
+    world_free(&w);
+}
+
+static void test_headers_timeout(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    peer *p;
+    eio__conn *c = connect_peer(&w, &p);
+    send_str(&w, c, p, "GET /engine.io/?EIO=4&tra");
+    advance(&w, 59999);
+    CHECK_EQ_INT(p->out.len, 0);
+    advance(&w, 2);
+    char *r = take(p);
+    CHECK(starts(r, "HTTP/1.1 408 Request Timeout\r\n"));
+    free(r);
+    world_free(&w);
+}
+
+static void test_heartbeat_v4(void)
+{
+    world w;
+    world_init(&w, 1000, 500);
+    char sid[21], req[512];
+    handshake(&w, 4, sid);
+    peer *g;
+    eio__conn *gc = connect_peer(&w, &g);
+    request(req, sizeof(req), "GET", sid, "", NULL);
+    send_str(&w, gc, g, req);
+    advance(&w, 1000); /* pingInterval: the server pings */
+    char *r = take(g);
+    CHECK(strcmp(body_of(r), "2") == 0);
+    free(r);
+    peer *p;
+    eio__conn *pc = connect_peer(&w, &p);
+    request(req, sizeof(req), "POST", sid, "", "3");
+    send_str(&w, pc, p, req); /* pong in time */
+    free(take(p));
+    advance(&w, 999);
+    CHECK(strcmp(w.closed, "") == 0);
+    advance(&w, 1); /* the next ping, then no pong */
+    advance(&w, 500);
+    CHECK(strcmp(w.closed, "ping timeout;") == 0);
+    world_free(&w);
+}
+
+static void test_heartbeat_v3(void)
+{
+    world w;
+    world_init(&w, 1000, 500);
+    char sid[21], req[512];
+    handshake(&w, 3, sid);
+    peer *p;
+    eio__conn *pc = connect_peer(&w, &p);
+    advance(&w, 1400);
+    snprintf(req, sizeof(req),
+             "POST /engine.io/?EIO=3&transport=polling&sid=%s HTTP/1.1\r\n"
+             "Content-Type: text/plain\r\nContent-Length: 3\r\n\r\n1:2",
+             sid);
+    send_str(&w, pc, p, req); /* the client's ping restarts the wait */
+    free(take(p));
+    advance(&w, 1499);
+    CHECK(strcmp(w.closed, "") == 0);
+    advance(&w, 1);
+    CHECK(strcmp(w.closed, "ping timeout;") == 0);
+    world_free(&w);
+}
+
+static void upgrade_request(char *out, size_t len, const char *sid)
+{
+    snprintf(out, len,
+             "GET /engine.io/?EIO=4&transport=websocket&sid=%s HTTP/1.1\r\nHost: x\r\n"
+             "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+             sid);
+}
+
+static void test_upgrade_keeps_order(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    char sid[21], req[512];
+    uint8_t f[64];
+    handshake(&w, 4, sid);
+    peer *g, *ws;
+    eio__conn *gc = connect_peer(&w, &g);
+    request(req, sizeof(req), "GET", sid, "", NULL);
+    send_str(&w, gc, g, req); /* parked */
+    eio__conn *wc = connect_peer(&w, &ws);
+    upgrade_request(req, sizeof(req), sid);
+    send_str(&w, wc, ws, req);
+    char *r = take(ws);
+    CHECK(starts(r, "HTTP/1.1 101 Switching Protocols\r\n"));
+    CHECK(strstr(r, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") != NULL);
+    free(r);
+    send_bytes(&w, wc, ws, f, ws_frame(f, "2probe"));
+    r = take(ws);
+    CHECK(memcmp(r,
+                 "\x81\x06"
+                 "3probe",
+                 8) == 0);
+    free(r);
+    r = take(g);
+    CHECK(strcmp(body_of(r), "6") == 0); /* the waiting GET ends with a noop */
+    free(r);
+    eio_server_lock(w.srv);
+    eio_socket_send(w.last, "queued", 6, 0); /* while upgrading: kept for the WebSocket */
+    eio_server_unlock(w.srv);
+    CHECK_EQ_INT(ws->out.len, 0);
+    send_bytes(&w, wc, ws, f, ws_frame(f, "5"));
+    CHECK_EQ_INT(eio_socket_transport(w.last), EIO_TRANSPORT_WEBSOCKET);
+    r = take(ws);
+    CHECK(memcmp(r,
+                 "\x81\x07"
+                 "4queued",
+                 9) == 0);
+    free(r);
+    send_bytes(&w, wc, ws, f, ws_frame(f, "4hey"));
+    CHECK(strcmp(w.messages, "[hey]") == 0);
+    /* A polling request for the upgraded session is refused. */
+    peer *late;
+    eio__conn *lc = connect_peer(&w, &late);
+    request(req, sizeof(req), "GET", sid, "", NULL);
+    send_str(&w, lc, late, req);
+    r = take(late);
+    CHECK(starts(r, "HTTP/1.1 400 Bad Request\r\n"));
+    free(r);
+    world_free(&w);
+}
+
+static void test_probe_timeout_keeps_session(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    char sid[21], req[512];
+    uint8_t f[64];
+    handshake(&w, 4, sid);
+    peer *ws;
+    eio__conn *wc = connect_peer(&w, &ws);
+    upgrade_request(req, sizeof(req), sid);
+    send_str(&w, wc, ws, req);
+    send_bytes(&w, wc, ws, f, ws_frame(f, "2probe"));
+    free(take(ws));
+    advance(&w, 10000); /* upgradeTimeout without "5" */
+    char *r = take(ws);
+    CHECK(r[0] == (char)0x88); /* the probe gets a close frame */
+    free(r);
+    CHECK(w.last != NULL);
+    CHECK_EQ_INT(eio_socket_transport(w.last), EIO_TRANSPORT_POLLING);
+    CHECK(strcmp(w.closed, "") == 0);
+    world_free(&w);
+}
+
+static void test_close_paths(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    char sid[21], req[512];
+    /* Closed while a GET waits on an empty queue: the GET gets the close. */
+    handshake(&w, 4, sid);
+    peer *g;
+    eio__conn *gc = connect_peer(&w, &g);
+    request(req, sizeof(req), "GET", sid, "", NULL);
+    send_str(&w, gc, g, req);
+    eio_server_lock(w.srv);
+    eio_socket_close(w.last);
+    eio_server_unlock(w.srv);
+    char *r = take(g);
+    CHECK(strcmp(body_of(r), "1") == 0);
+    CHECK(strcmp(w.closed, "forced close;") == 0);
+    free(r);
+    /* Closed with packets queued: they drain first, then "noop, close". */
+    w.closed[0] = 0;
+    handshake(&w, 4, sid);
+    gc = connect_peer(&w, &g);
+    request(req, sizeof(req), "GET", sid, "", NULL);
+    send_str(&w, gc, g, req);
+    eio_server_lock(w.srv);
+    eio_socket_send(w.last, "bye", 3, 0);
+    eio_socket_close(w.last);
+    eio_server_unlock(w.srv);
+    r = take(g);
+    CHECK(strcmp(body_of(r), "4bye") == 0);
+    free(r);
+    send_str(&w, gc, g, req);
+    r = take(g);
+    CHECK(strcmp(body_of(r), "6\x1e"
+                             "1") == 0);
+    CHECK(strcmp(w.closed, "forced close;") == 0);
+    free(r);
+    /* A client that hangs up while its GET waits: "transport error". */
+    w.closed[0] = 0;
+    handshake(&w, 4, sid);
+    gc = connect_peer(&w, &g);
+    request(req, sizeof(req), "GET", sid, "", NULL);
+    send_str(&w, gc, g, req);
+    g->eof = 1;
+    send_str(&w, gc, g, "");
+    CHECK(strcmp(w.closed, "transport error;") == 0);
+    CHECK(g->freed);
+    world_free(&w);
+}
+
+int main(void)
+{
+    RUN_TEST(test_handshake_and_keep_alive);
+    RUN_TEST(test_connection_close_and_http10);
+    RUN_TEST(test_long_poll_parks_and_wakes);
+    RUN_TEST(test_post_delivers_and_get_gets_echo_in_order);
+    RUN_TEST(test_chunked_post_byte_by_byte);
+    RUN_TEST(test_smuggling_refused);
+    RUN_TEST(test_headers_timeout);
+    RUN_TEST(test_heartbeat_v4);
+    RUN_TEST(test_heartbeat_v3);
+    RUN_TEST(test_upgrade_keeps_order);
+    RUN_TEST(test_probe_timeout_keeps_session);
+    RUN_TEST(test_close_paths);
+    return TEST_SUMMARY();
+}
