@@ -121,7 +121,7 @@ static void set_events(eio__conn *c)
 {
     if (c->state == EIO__WS_CLOSED || c->stream->fd < 0)
         return;
-    int want = EPOLLRDHUP | (c->read_off ? 0 : EPOLLIN) |
+    int want = (c->peer_eof ? 0 : EPOLLRDHUP | (c->read_off ? 0 : EPOLLIN)) |
                (c->wq_len || c->stream->want_write ? EPOLLOUT : 0);
     if (want == c->events)
         return;
@@ -335,6 +335,10 @@ static void conn_flush(eio__conn *c)
         /* Everything written: send FIN and wait a moment for the peer's end. */
         c->stream->ops->shutdown(c->stream);
         c->shut_wr = 1;
+        if (c->peer_eof) {
+            eio__conn_finish(c); /* both sides ended */
+            return;
+        }
         eio__timer_set(c->srv, &c->idle_timer, LINGER_MS);
     }
     if (c->backend && c->backend->paused && c->queued_bytes < FORWARD_HIGH_WATER / 4) {
@@ -346,13 +350,17 @@ static void conn_flush(eio__conn *c)
 
 void eio__flush_dirty(eio_server *srv)
 {
-    eio__run_ready_polls(srv);
-    while (srv->dirty) {
-        eio__conn *c = srv->dirty;
-        srv->dirty = c->dirty_next;
-        c->dirty = 0;
-        c->dirty_next = NULL;
-        conn_flush(c);
+    /* Answering a poll queues a response; writing may close a session whose
+     * callbacks queue more: until both lists are empty. */
+    while (srv->ready_polls || srv->dirty) {
+        eio__run_ready_polls(srv);
+        while (srv->dirty) {
+            eio__conn *c = srv->dirty;
+            srv->dirty = c->dirty_next;
+            c->dirty = 0;
+            c->dirty_next = NULL;
+            conn_flush(c);
+        }
     }
 }
 
@@ -920,23 +928,28 @@ static void conn_process(eio__conn *c)
 /* The peer ended its side (read 0) or the read failed. */
 static void conn_eof(eio__conn *c, int orderly)
 {
-    if (c->mode == EIO__M_WS || c->mode == EIO__M_PARKED || c->mode == EIO__M_BODY ||
-        c->mode == EIO__M_FORWARD || !orderly || c->state != EIO__WS_OPEN) {
+    if (!orderly || (c->mode == EIO__M_WS && c->state == EIO__WS_OPEN) ||
+        c->mode == EIO__M_PARKED || c->mode == EIO__M_BODY || c->mode == EIO__M_FORWARD) {
         conn_lost(c, orderly);
         return;
     }
-    /* A half-close after a complete request: answer it, then close. */
-    c->keep_alive = 0;
-    if (c->mode == EIO__M_HEAD)
+    /* A half-close after complete requests: what is queued for it is still
+     * written, then the connection closes. */
+    c->peer_eof = 1;
+    if (c->wq_len == 0) {
         conn_lost(c, orderly);
-    else
-        c->read_off = 1;
+        return;
+    }
+    c->keep_alive = 0;
+    eio__conn_close(c, 1);
+    set_events(c);
 }
 
 static void conn_read(eio__conn *c)
 {
     eio_server *srv = c->srv;
-    for (int rounds = 0; rounds < 8 && c->state != EIO__WS_CLOSED && !c->read_off; rounds++) {
+    for (int rounds = 0; rounds < 8 && c->state != EIO__WS_CLOSED && !c->read_off && !c->peer_eof;
+         rounds++) {
         long n;
         if (c->mode == EIO__M_WS) {
             uint8_t *buf = eio_buf_reserve(&srv->read_buf, READ_CHUNK);
@@ -999,8 +1012,9 @@ void eio__conn_handle_event(eio__conn *c, uint32_t events)
         return;
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
         conn_read(c);
-    if (c->state != EIO__WS_CLOSED && c->read_off && (events & (EPOLLHUP | EPOLLERR)))
-        conn_lost(c, 0);
+    if (c->state != EIO__WS_CLOSED && c->read_off && !c->peer_eof &&
+        (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
+        conn_eof(c, !(events & (EPOLLHUP | EPOLLERR))); /* ended while not reading */
 }
 
 /* ---------------------------------------------------------------- listeners */

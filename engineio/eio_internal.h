@@ -121,6 +121,7 @@ typedef struct eio__conn {
     int shut_wr;  /* FIN sent */
     int ready;    /* parked GET on srv->ready_polls */
     int read_off; /* stopped reading (pipelined bytes buffered up to the limit) */
+    int peer_eof; /* the peer ended its side: write what is queued, then close */
     struct eio__conn *dirty_next, *ready_next;
     struct eio__conn *prev, *next; /* srv->conns */
     eio_buf rbuf;                  /* bytes read and not yet used */
