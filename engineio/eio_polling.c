@@ -331,6 +331,16 @@ typedef struct query_params {
     int has_sid, has_eio, has_b64, has_j;
 } query_params;
 
+/* A decoded value holding a NUL ("polling%00", "<sid>%00junk") matches
+ * nothing, as in Node, where it is a different string: it is emptied, so the
+ * checks below refuse it (Transport unknown, Session ID unknown, Unsupported
+ * protocol version) instead of reading it up to the NUL. */
+static void no_nul(eio_buf *b)
+{
+    if (b->len && memchr(b->data, 0, b->len))
+        eio_buf_reset(b), eio_buf_cstr(b);
+}
+
 static void params_read(const eio_request *req, query_params *q)
 {
     memset(q, 0, sizeof(*q));
@@ -339,6 +349,9 @@ static void params_read(const eio_request *req, query_params *q)
     q->has_eio = eio_request_query(req, "EIO", &q->eio);
     q->has_b64 = eio_request_query(req, "b64", &q->b64);
     q->has_j = eio_request_query(req, "j", &q->j);
+    no_nul(&q->transport);
+    no_nul(&q->sid);
+    no_nul(&q->eio);
 }
 
 static void params_free(query_params *q)
