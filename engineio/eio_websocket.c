@@ -231,6 +231,19 @@ size_t eio__ws_process(eio__ws_conn *c, uint8_t *buf, size_t len)
         pos += (size_t)r;
         switch (f.opcode) {
         case EIO_WS_OP_PING: {
+            if (c->queued_bytes + f.len + 2 > c->srv->opts.max_send_queue) {
+                /* Pings from a peer that does not read its pongs: the same
+                 * cap as every other write (max_send_queue). */
+                eio_socket *s = c->is_probe ? NULL : c->session;
+                eio__log(c->srv, EIO_LOG_WARN,
+                         "websocket: pongs over %zu queued bytes (peer not reading): closing",
+                         c->srv->opts.max_send_queue);
+                eio__ws_detach(c);
+                eio__conn_finish(c);
+                if (s)
+                    eio__session_close(s, "transport error");
+                return len;
+            }
             uint8_t hdr[10];
             size_t hl = eio_ws_frame_header(hdr, EIO_WS_OP_PONG, f.len);
             eio_frame *pong = eio_frame_new(hl + f.len);
