@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: C unit tests, a short libFuzzer run of every fuzz target over
 # its seed corpus, and the end-to-end suites (real npm clients against the
-# servers in $BUILD). Prints "N passed, M failed" as its last line; exits 1 if
-# anything failed. Called by `make test` after the builds.
+# servers in $BUILD), plain and then over TLS (E2E_TLS=1). Prints
+# "N passed, M failed" as its last line; exits 1 if anything failed. Called by
+# `make test` after the builds.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/asan}
@@ -103,10 +104,12 @@ else
     echo "interop: skipped (no python3)"
 fi
 
-echo "== end-to-end (test/e2e)"
-e2e_files=$(cd test/e2e && ls *.test.js 2>/dev/null)
-if [ -n "$e2e_files" ]; then
-    out=$(cd test/e2e && EIO_ECHO="$PWD/../../$BUILD/eio-echo" BUILD_DIR="$PWD/../../$BUILD" \
+# Runs every e2e file once (node:test, one file at a time) and counts the
+# result as step $1; extra environment assignments follow (e.g. E2E_TLS=1).
+run_e2e() { # name [VAR=value...]
+    local name=$1 out rc p f
+    shift
+    out=$(cd test/e2e && env "$@" EIO_ECHO="$PWD/../../$BUILD/eio-echo" BUILD_DIR="$PWD/../../$BUILD" \
         timeout 900 node --test --test-reporter=tap --test-concurrency=1 $e2e_files 2>&1)
     rc=$?
     p=$(grep -E '^# pass ' <<<"$out" | awk '{print $3}')
@@ -118,8 +121,33 @@ if [ -n "$e2e_files" ]; then
     if [ "$f" -gt 0 ]; then
         grep -B2 -A25 -E '^\s*not ok ' <<<"$out" | grep -vE '^\s*(ok|# Subtest)' | head -150
     fi
-    echo "e2e: $p passed, $f failed"
-    count e2e $rc "$p" "$f"
+    echo "$name: $p passed, $f failed"
+    count "$name" $rc "$p" "$f"
+}
+
+echo "== end-to-end (test/e2e)"
+e2e_files=$(cd test/e2e && ls *.test.js 2>/dev/null)
+if [ -n "$e2e_files" ]; then
+    run_e2e e2e
+fi
+
+echo "== end-to-end over TLS (test/e2e with E2E_TLS=1: HTTPS and WSS, self-signed certificate)"
+if [ -n "$e2e_files" ]; then
+    # One certificate for the run (CN localhost, SAN localhost, 127.0.0.1, ::1),
+    # trusted by the clients through NODE_EXTRA_CA_CERTS (no verification
+    # turned off); the same command as test/e2e/lib/tls.js's makeCert.
+    tlsdir=$(mktemp -d)
+    if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$tlsdir/key.pem" -out "$tlsdir/cert.pem" -days 30 -subj /CN=localhost \
+        -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1' >"$tlsdir/openssl.log" 2>&1; then
+        run_e2e e2e-tls E2E_TLS=1 E2E_TLS_CERT="$tlsdir/cert.pem" E2E_TLS_KEY="$tlsdir/key.pem" \
+            NODE_EXTRA_CA_CERTS="$tlsdir/cert.pem"
+    else
+        cat "$tlsdir/openssl.log"
+        echo "e2e-tls: could not make the test certificate with openssl"
+        count e2e-tls 1 0 1
+    fi
+    rm -rf "$tlsdir"
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi

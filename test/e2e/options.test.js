@@ -3,7 +3,7 @@
 
 const { describe, it, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { useServer, SLOW, request, handshake } = require('./lib/server');
+const { useServer, SLOW, SCHEME, request, handshake } = require('./lib/server');
 const { connect } = require('./lib/clients');
 const { rawConnect } = require('./lib/ws');
 
@@ -11,9 +11,10 @@ const T = { timeout: 15000 * SLOW };
 
 describe('default options', () => {
   const server = useServer();
-  it('prints the banner "eio-echo listening on http://localhost:<port>/engine.io/"', T, () => {
+  // SCHEME: "https" in TLS mode (E2E_TLS=1), else "http".
+  it(`prints the banner "eio-echo listening on ${SCHEME}://localhost:<port>/engine.io/"`, T, () => {
     const line = server.stdout.split('\n').find((l) => l.includes('listening on'));
-    assert.equal(line.trim(), `eio-echo listening on http://localhost:${server.port}/engine.io/`);
+    assert.equal(line.trim(), `eio-echo listening on ${SCHEME}://localhost:${server.port}/engine.io/`);
   });
 });
 
@@ -25,7 +26,7 @@ describe('--path /custom/ --ping-interval 4000 --ping-timeout 3000 --max-payload
   });
 
   it('prints the banner with the custom path', T, () => {
-    assert.match(server.stdout, new RegExp(`eio-echo listening on http://localhost:${server.port}/custom/`));
+    assert.match(server.stdout, new RegExp(`eio-echo listening on ${SCHEME}://localhost:${server.port}/custom/`));
   });
 
   it('serves Engine.IO under the custom path with the configured values', T, async () => {

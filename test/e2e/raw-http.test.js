@@ -4,8 +4,8 @@
 
 const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const http = require('node:http');
 const {
+  httpModule: http, // node:https in TLS mode (E2E_TLS=1)
   useServer, SLOW, sleep, request, assertEioError, handshake, poll, post,
   encodeV3, decodeV3, decodeV3Binary, encodeV3Binary, decodeV4, decodeGet,
   expectSessionClosed, assertServerHealthy, SEP,

@@ -351,7 +351,7 @@ describe('sio-test features', () => {
         assert.equal(hs.query.other, '1');
         assert.deepEqual(hs.auth, { user: 'ann', n: 2 });
         assert.match(hs.address, /^(::ffff:)?127\.0\.0\.1$/);
-        assert.equal(hs.secure, false);
+        assert.equal(hs.secure, server.tls, 'handshake.secure (true over TLS, E2E_TLS=1)');
         assert.equal(hs.xdomain, false);
         assert.equal(typeof hs.issued, 'number');
         assert.ok(hs.issued >= before - 1000 && hs.issued <= after + 1000, `issued ${hs.issued} not within [${before}, ${after}]`);

@@ -2,14 +2,16 @@
 // Helpers for the browser tests of the chat: build/chat with the built web
 // client, Debian's chromium driven by playwright-core, a tiny static server
 // for the socket.io-client 2.x page (another origin), DOM helpers and
-// screenshots.
+// screenshots. In TLS mode (E2E_TLS=1, lib/tls.js) the chat serves HTTPS and
+// WSS, the 2.x page comes over HTTPS too (same test certificate), and the
+// browser contexts accept the test certificate (ignoreHTTPSErrors).
 //
 // The chat binary comes from $BUILD_DIR (as lib/sio.js); the web client must
 // have been built (web/dist, `make`): the tests fail with a clear message if
 // it was not, rather than running npm in the middle of a test run.
 
 const fs = require('node:fs');
-const http = require('node:http');
+const { TLS, SCHEME, CERT, KEY, httpModule } = require('./tls');
 const path = require('node:path');
 const assert = require('node:assert/strict');
 const { HOST, freePort } = require('./server');
@@ -70,7 +72,9 @@ async function launchBrowser() {
  * person's browser would be), recording page errors and console errors.
  */
 async function newPage(browser, { width = 1100, height = 720 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
+  // The test certificate is self-signed: chromium is told to accept it.
+  const tlsOpts = TLS ? { ignoreHTTPSErrors: true } : {};
+  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1, ...tlsOpts });
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT);
   page.setDefaultNavigationTimeout(WAIT * 2);
@@ -133,7 +137,7 @@ async function startOldClientServer() {
   if (!fs.existsSync(V2_BUNDLE)) throw new Error(`${V2_BUNDLE} is missing: npm ci in test/e2e`);
   const page = fs.readFileSync(path.join(OLD_CLIENT_DIR, 'index.html'));
   const bundle = fs.readFileSync(V2_BUNDLE);
-  const server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     const url = new URL(req.url, 'http://x');
     if (url.pathname === '/' || url.pathname === '/index.html') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
@@ -145,14 +149,17 @@ async function startOldClientServer() {
       res.writeHead(url.pathname === '/favicon.ico' ? 204 : 404);
       res.end();
     }
-  });
+  };
+  const server = TLS
+    ? httpModule.createServer({ cert: fs.readFileSync(CERT), key: fs.readFileSync(KEY) }, handler)
+    : httpModule.createServer(handler);
   const port = await freePort();
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, HOST, resolve);
   });
   return {
-    origin: `http://${HOST}:${port}`,
+    origin: `${SCHEME}://${HOST}:${port}`,
     close: () => new Promise((resolve) => {
       server.closeAllConnections?.();
       server.close(() => resolve());

@@ -5,10 +5,14 @@
 // The binary comes from the EIO_ECHO environment variable (a path relative to
 // the current directory, which the runner sets to test/e2e), else
 // build/eio-echo at the top of the repository.
+//
+// With E2E_TLS=1 (lib/tls.js) every server gets --tls-cert/--tls-key, the
+// server objects advertise https:// and wss:// URLs and request() goes
+// through node:https.
 
 const { spawn } = require('node:child_process');
 const net = require('node:net');
-const http = require('node:http');
+const { TLS, SCHEME, WS_SCHEME, SERVER_ARGS: TLS_ARGS, httpModule } = require('./tls');
 const path = require('node:path');
 const assert = require('node:assert/strict');
 const { before, after } = require('node:test');
@@ -73,7 +77,7 @@ async function startBinary(bin, args, opts) {
 
 function spawnBinary(bin, port, args, { readyTimeout, label, path: urlPath, slow = 1, fields = {} }) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(bin, ['--port', String(port), ...args], {
+    const proc = spawn(bin, ['--port', String(port), ...args, ...TLS_ARGS], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -137,8 +141,10 @@ function spawnBinary(bin, port, args, { readyTimeout, label, path: urlPath, slow
       get exitInfo() { return exitInfo; },
       /** Marks the coming exit as expected (a test sends the signal itself). */
       expectExit() { stopping = true; },
-      httpUrl: `http://${HOST}:${port}`,
-      wsUrl: `ws://${HOST}:${port}`,
+      /** True when the server serves HTTPS and WSS (E2E_TLS=1). */
+      tls: TLS,
+      httpUrl: `${SCHEME}://${HOST}:${port}`,
+      wsUrl: `${WS_SCHEME}://${HOST}:${port}`,
       /**
        * Sends `signal` and waits up to `timeout` ms for the exit; kills with
        * SIGKILL after that. Resolves { code, signal, timedOut }.
@@ -213,8 +219,9 @@ function queryString(query) {
 }
 
 /**
- * One HTTP request on a fresh connection. `query` builds the Engine.IO path
- * unless `path` is given. Resolves { status, headers, body (Buffer), text }.
+ * One HTTP request on a fresh connection (HTTPS in TLS mode). `query` builds
+ * the Engine.IO path unless `path` is given. Resolves { status, headers, body
+ * (Buffer), text }.
  */
 function request(server, { method = 'GET', path: p, query = {}, headers = {}, body, timeout = 5000 * SLOW } = {}) {
   const reqPath = p || `${server.path}?${queryString(query)}`;
@@ -225,7 +232,7 @@ function request(server, { method = 'GET', path: p, query = {}, headers = {}, bo
     hdrs['Content-Length'] = payload.length;
   }
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: server.host, port: server.port, method, path: reqPath, headers: hdrs, agent: false });
+    const req = httpModule.request({ host: server.host, port: server.port, method, path: reqPath, headers: hdrs, agent: false });
     const timer = setTimeout(() => {
       const err = new Error(`${method} ${reqPath}: no answer within ${timeout} ms`);
       err.code = 'ETIMEOUT';
@@ -449,6 +456,9 @@ async function assertServerHealthy(server) {
 module.exports = {
   BINARY,
   HOST,
+  TLS,
+  SCHEME,
+  httpModule,
   SLOW,
   sleep,
   freePort,

@@ -1,9 +1,11 @@
 'use strict';
 // WebSocket helpers: a hand-made client over net.Socket that can send frames
 // no library would (bad bits, unmasked, huge declared lengths), and a thin
-// Engine.IO-over-WebSocket client on top of the `ws` package.
+// Engine.IO-over-WebSocket client on top of the `ws` package. In TLS mode
+// (E2E_TLS=1, lib/tls.js) the hand-made client runs over tls.connect and the
+// `ws` one over wss://, both verifying the certificate.
 
-const net = require('node:net');
+const { rawSocket } = require('./tls');
 const crypto = require('node:crypto');
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
@@ -56,7 +58,7 @@ function frame({ opcode = 1, payload = Buffer.alloc(0), fin = true, rsv = 0, mas
  */
 function rawConnect(server, { query = { EIO: 4, transport: 'websocket' }, headers = {}, omit = [], path } = {}) {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: server.host, port: server.port });
+    const sock = rawSocket(server);
     const key = crypto.randomBytes(16).toString('base64');
     const hdrs = {
       Host: `${server.host}:${server.port}`,
@@ -218,7 +220,8 @@ function rawConnect(server, { query = { EIO: 4, transport: 'websocket' }, header
     const onEnd = () => {
       conn.ended = true;
       if (!gotHead) {
-        reject(new Error(`connection closed without an HTTP response head to the upgrade; got ${JSON.stringify(conn.buf.toString('latin1'))}`));
+        const why = conn.error ? ` (${conn.error.code || conn.error.message})` : '';
+        reject(new Error(`connection closed without an HTTP response head to the upgrade${why}; got ${JSON.stringify(conn.buf.toString('latin1'))}`));
         return;
       }
       if (conn.status !== 101) {
@@ -232,7 +235,7 @@ function rawConnect(server, { query = { EIO: 4, transport: 'websocket' }, header
     };
     sock.on('end', onEnd);
     sock.on('close', onEnd);
-    sock.on('error', () => {}); // a reset shows up as 'close'
+    sock.on('error', (e) => { conn.error = e; }); // a reset shows up as 'close'
     sock.setTimeout(15000 * SLOW, () => sock.destroy());
     sock.write(head);
   });
