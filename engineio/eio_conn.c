@@ -70,6 +70,7 @@ struct eio__backend {
 
 static void on_idle_timer(eio__timer *t);
 static void conn_process(eio__conn *c);
+static void refuse(eio__conn *c, int status, const char *why);
 static void backend_free(eio__backend *b);
 
 /* ---------------------------------------------------------------- small helpers */
@@ -371,9 +372,7 @@ static void on_idle_timer(eio__timer *t)
         /* Node's headersTimeout: 408 and close. */
         eio__log(c->srv, EIO_LOG_DEBUG, "%s:%d: request head not complete in time: 408",
                  c->remote_addr, c->remote_port);
-        c->keep_alive = 0;
-        eio__conn_respond(c, 408, NULL, NULL, 0, NULL, 0);
-        eio__conn_request_done(c);
+        refuse(c, 408, "request head not complete in time");
         return;
     }
     if (c->state == EIO__WS_OPEN && c->mode == EIO__M_BODY) {
@@ -385,28 +384,60 @@ static void on_idle_timer(eio__timer *t)
 
 /* ---------------------------------------------------------------- responses */
 
+void eio__conn_respond_ex(eio__conn *c, int status, const char *content_type, const char *extra,
+                          size_t extra_len, const void *body, size_t len, int chunked)
+{
+    eio_server *srv = c->srv;
+    char head[512], framing[64], chunk[32];
+    if (chunked)
+        snprintf(framing, sizeof(framing), "Transfer-Encoding: chunked\r\n");
+    else
+        snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", len);
+    int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n%s%s%s%s%s%s", status,
+                     eio__status_text(status), content_type ? "Content-Type: " : "",
+                     content_type ? content_type : "", content_type ? "\r\n" : "", date_line(srv),
+                     c->keep_alive ? "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n"
+                                   : "Connection: close\r\n",
+                     framing);
+    if (n < 0 || (size_t)n >= sizeof(head))
+        n = 0;
+    int cn = 0;
+    if (chunked && len)
+        cn = snprintf(chunk, sizeof(chunk), "%zx\r\n", len);
+    size_t tail = chunked ? (len ? 2 : 0) + 5 : 0; /* CRLF after the data, then "0\r\n\r\n" */
+    eio_frame *f = eio_frame_new((size_t)n + extra_len + 2 + (size_t)cn + len + tail);
+    uint8_t *o = f->data;
+    memcpy(o, head, (size_t)n);
+    o += n;
+    if (extra_len) {
+        memcpy(o, extra, extra_len);
+        o += extra_len;
+    }
+    memcpy(o, "\r\n", 2);
+    o += 2;
+    if (cn) {
+        memcpy(o, chunk, (size_t)cn);
+        o += cn;
+    }
+    if (len) {
+        memcpy(o, body, len);
+        o += len;
+    }
+    if (chunked) {
+        if (len) {
+            memcpy(o, "\r\n", 2);
+            o += 2;
+        }
+        memcpy(o, "0\r\n\r\n", 5);
+    }
+    eio__conn_send_frame(c, f);
+    eio_frame_unref(f);
+}
+
 void eio__conn_respond(eio__conn *c, int status, const char *content_type, const char *extra,
                        size_t extra_len, const void *body, size_t len)
 {
-    eio_server *srv = c->srv;
-    char head[512];
-    int n =
-        snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n%s%s%s%sContent-Length: %zu\r\n%s", status,
-                 eio__status_text(status), content_type ? "Content-Type: " : "",
-                 content_type ? content_type : "", content_type ? "\r\n" : "", date_line(srv), len,
-                 c->keep_alive ? "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n"
-                               : "Connection: close\r\n");
-    if (n < 0 || (size_t)n >= sizeof(head))
-        n = 0;
-    eio_frame *f = eio_frame_new((size_t)n + extra_len + 2 + len);
-    memcpy(f->data, head, (size_t)n);
-    if (extra_len)
-        memcpy(f->data + n, extra, extra_len);
-    memcpy(f->data + n + extra_len, "\r\n", 2);
-    if (len)
-        memcpy(f->data + n + extra_len + 2, body, len);
-    eio__conn_send_frame(c, f);
-    eio_frame_unref(f);
+    eio__conn_respond_ex(c, status, content_type, extra, extra_len, body, len, 0);
 }
 
 /* A request was answered (its response queued): the connection goes on to
@@ -419,6 +450,15 @@ void eio__conn_request_done(eio__conn *c)
     c->body_kind = 0;
     if (!c->keep_alive) {
         eio__conn_close(c, 1);
+        return;
+    }
+    if (c->body_pending) {
+        /* Answered without its body (an error): the body is read and dropped,
+         * so the connection can carry the next request, as Node does. */
+        eio__conn_start_body(c, EIO__BODY_DISCARD, SIZE_MAX);
+        if (c->rbuf.len)
+            conn_process(c);
+        set_events(c);
         return;
     }
     c->mode = EIO__M_HEAD;
@@ -438,7 +478,25 @@ static void refuse(eio__conn *c, int status, const char *why)
     eio__log(c->srv, EIO_LOG_DEBUG, "%s:%d: HTTP %d: %s", c->remote_addr, c->remote_port, status,
              why);
     c->keep_alive = 0;
-    eio__conn_respond(c, status, NULL, NULL, 0, NULL, 0);
+    /* What Node's http server writes for a request its parser refused. */
+    char line[128];
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nConnection: close\r\n\r\n", status,
+                     eio__status_text(status));
+    eio_frame *f = eio_frame_from(line, (size_t)n);
+    eio__conn_send_frame(c, f);
+    eio_frame_unref(f);
+    c->mode = EIO__M_WRITING;
+    eio__conn_close(c, 1);
+}
+
+/* A body over the limit: Node's engine.io answers 413 (chunked, empty) as
+ * the bytes pass it, then drops the connection. */
+static void refuse_too_large(eio__conn *c)
+{
+    eio__log(c->srv, EIO_LOG_DEBUG, "%s:%d: body over %zu bytes: 413", c->remote_addr,
+             c->remote_port, c->body_max);
+    eio__conn_respond_ex(c, 413, NULL, NULL, 0, NULL, 0, 1);
+    c->keep_alive = 0;
     c->mode = EIO__M_WRITING;
     eio__conn_close(c, 1);
 }
@@ -799,10 +857,13 @@ static void body_complete(eio__conn *c)
 {
     int kind = c->body_kind;
     c->body_kind = 0;
+    c->body_pending = 0;
     c->mode = EIO__M_WRITING;
     eio__timer_cancel(c->srv, &c->idle_timer);
     if (kind == EIO__BODY_POST)
         eio__engine_post_body(c, 1);
+    else if (kind == EIO__BODY_DISCARD)
+        eio__conn_request_done(c);
     else
         dispatch(c);
 }
@@ -811,9 +872,12 @@ static void body_complete(eio__conn *c)
  * needs more, -1 when the connection was refused. */
 static int read_body(eio__conn *c)
 {
+    int keep = c->body_kind != EIO__BODY_DISCARD;
+    size_t before = c->body.len;
+    int done;
     if (c->body_chunked) {
         size_t len = c->rbuf.len;
-        int done = 0;
+        done = 0;
         long used = eio_http_chunked_decode(&c->chunked, c->rbuf.data, &len, &done);
         if (used < 0) {
             if (c->body_kind == EIO__BODY_POST)
@@ -821,22 +885,27 @@ static int read_body(eio__conn *c)
             refuse(c, 400, "malformed chunked body");
             return -1;
         }
-        eio_buf_append(&c->body, c->rbuf.data, len);
+        if (keep)
+            eio_buf_append(&c->body, c->rbuf.data, len);
         eio_buf_consume(&c->rbuf, (size_t)used);
-        if (c->body.len > c->body_max) {
-            if (c->body_kind == EIO__BODY_POST)
-                eio__engine_post_body(c, 0);
-            refuse(c, 413, "body over the limit");
-            return -1;
-        }
-        return done;
+    } else {
+        size_t take =
+            c->rbuf.len < (unsigned long long)c->body_left ? c->rbuf.len : (size_t)c->body_left;
+        if (keep)
+            eio_buf_append(&c->body, c->rbuf.data, take);
+        eio_buf_consume(&c->rbuf, take);
+        c->body_left -= (long long)take;
+        done = c->body_left == 0;
     }
-    size_t take =
-        c->rbuf.len < (unsigned long long)c->body_left ? c->rbuf.len : (size_t)c->body_left;
-    eio_buf_append(&c->body, c->rbuf.data, take);
-    eio_buf_consume(&c->rbuf, take);
-    c->body_left -= (long long)take;
-    return c->body_left == 0;
+    if (c->body.len > c->body_max) {
+        if (c->body_kind == EIO__BODY_POST)
+            eio__engine_post_body(c, 0);
+        refuse_too_large(c);
+        return -1;
+    }
+    if (c->body.len > before && c->body_kind != EIO__BODY_DISCARD)
+        eio__timer_set(c->srv, &c->idle_timer, (uint64_t)c->srv->opts.headers_timeout_ms);
+    return done;
 }
 
 /* Reads the head at the start of rbuf and dispatches it. Returns 1 when a
@@ -844,7 +913,7 @@ static int read_body(eio__conn *c)
 static int read_head(eio__conn *c)
 {
     eio_server *srv = c->srv;
-    eio_http_limits lim = {srv->opts.max_headers, srv->opts.max_head_bytes};
+    eio_http_limits lim = {EIO__PARSE_MAX_HEADERS, 2 * srv->opts.max_head_bytes + 1024};
     eio_http_head h;
     long r =
         eio_http_parse_request((const char *)c->rbuf.data, c->rbuf.len, &lim, srv->http_fields, &h);
@@ -856,14 +925,36 @@ static int read_head(eio__conn *c)
         refuse(c, eio_http_error_status(r), eio_http_strerror(r));
         return -1;
     }
+    /* Node counts the bytes of the target, names and values against
+     * maxHeaderSize, and keeps the first maxHeadersCount headers. */
+    size_t counted = h.target.len;
+    for (size_t i = 0; i < h.n_fields; i++)
+        counted += h.fields[i].name.len + h.fields[i].value.len;
+    if (counted >= srv->opts.max_head_bytes) {
+        refuse(c, 431, "request head over max_head_bytes");
+        return -1;
+    }
+    if (h.n_fields > srv->opts.max_headers)
+        h.n_fields = srv->opts.max_headers;
     eio__timer_cancel(srv, &c->idle_timer);
     take_request(c, &h);
+    if (h.minor_version == 1 && !eio_request_header(&c->req, "Host")) {
+        /* Node's requireHostHeader: an HTTP/1.1 request must name its host. */
+        c->keep_alive = 0;
+        eio__log(srv, EIO_LOG_DEBUG, "%s:%d: HTTP/1.1 request without Host: 400", c->remote_addr,
+                 c->remote_port);
+        eio__conn_respond_ex(c, 400, NULL, NULL, 0, NULL, 0, 1);
+        c->mode = EIO__M_WRITING;
+        eio__conn_close(c, 1);
+        return -1;
+    }
     c->keep_alive = h.keep_alive && !srv->shutting_down;
     int has_body = h.chunked || h.content_length > 0;
     int upgrade = h.connection_upgrade && eio_request_header(&c->req, "Upgrade");
     c->body_chunked = h.chunked;
     c->body_left = h.content_length > 0 ? h.content_length : 0;
     c->expect_continue = h.expect_continue;
+    c->body_pending = has_body;
     long long content_length = h.content_length;
     eio_buf_consume(&c->rbuf, (size_t)r);
     c->mode = EIO__M_WRITING;

@@ -54,6 +54,7 @@ typedef struct eio_http_response {
     const char *content_type; /* static string */
     eio_buf body;
     eio_buf headers; /* extra header lines, each ending in "\r\n" */
+    int chunked;     /* framed chunked (Node's error answers are) */
 } eio_http_response;
 
 void eio_http_response_free(eio_http_response *r);
@@ -77,6 +78,9 @@ typedef struct eio__out {
 } eio__out;
 
 /* ---- connections (eio_conn.c): every peer socket the engine owns ---- */
+/* Header lines the parser takes at most (a head of 2 * max_head_bytes has no
+ * more lines than this); opts.max_headers of them are kept. */
+#define EIO__PARSE_MAX_HEADERS 8192
 typedef struct eio__wq_item {
     eio_frame *frame;
     size_t offset;
@@ -137,6 +141,7 @@ typedef struct eio__conn {
     int body_chunked;    /* the body uses chunked coding */
     int expect_continue; /* the client waits for "100 Continue" before its body */
     int upgrade;         /* the request asks for a WebSocket upgrade */
+    int body_pending;    /* the request has a body not read yet */
     long long body_left; /* Content-Length bytes still to read */
     size_t body_max;
     eio_http_chunked chunked;
@@ -281,6 +286,10 @@ int eio__conn_send_frame(eio__conn *c, eio_frame *f); /* takes a new ref */
  * Content-Length, Date, Connection, the extra header lines, the body. */
 void eio__conn_respond(eio__conn *c, int status, const char *content_type, const char *extra,
                        size_t extra_len, const void *body, size_t len);
+/* The same, with chunked framing when chunked is 1 (as Node's writeHead then
+ * end(body) frames it). */
+void eio__conn_respond_ex(eio__conn *c, int status, const char *content_type, const char *extra,
+                          size_t extra_len, const void *body, size_t len, int chunked);
 /* After a response: the next request (keep-alive) or the close. */
 void eio__conn_request_done(eio__conn *c);
 void eio__conn_close(eio__conn *c, int linger); /* linger: write the queue first */

@@ -37,6 +37,7 @@ void eio__poll_wake(eio_socket *s)
 static void respond_error(eio_http_response *resp, int code, int status, const char *message)
 {
     resp->status = status;
+    resp->chunked = 1; /* Node: writeHead, then end(body) */
     resp->content_type = "application/json";
     eio_buf_reset(&resp->body);
     eio_buf_append_str(&resp->body, "{\"code\":");
@@ -69,6 +70,7 @@ static void respond_empty(eio_http_response *resp, int status)
 static void respond_ok(eio_http_response *resp)
 {
     resp->status = 200;
+    eio_buf_append_str(&resp->headers, "Cache-Control: no-store\r\n");
     resp->content_type = "text/html";
     eio_buf_reset(&resp->body);
     eio_buf_append_str(&resp->body, "ok");
@@ -131,6 +133,7 @@ static void take_payload(eio_socket *s, eio_http_response *resp)
         resp->content_type = eio_payload_content_type(fmt);
     }
     resp->status = 200;
+    eio_buf_append_str(&resp->headers, "Cache-Control: no-store\r\n");
     if (pk != stack_pk)
         free(pk);
     /* Drop what was sent. */
@@ -149,8 +152,8 @@ static void send_response(eio__conn *c, eio_http_response *resp)
     eio__cors_headers(c->srv, &c->req, 0, &extra);
     if (resp->headers.len)
         eio_buf_append(&extra, resp->headers.data, resp->headers.len);
-    eio__conn_respond(c, resp->status, resp->content_type, (const char *)extra.data, extra.len,
-                      resp->body.data, resp->body.len);
+    eio__conn_respond_ex(c, resp->status, resp->content_type, (const char *)extra.data, extra.len,
+                         resp->body.data, resp->body.len, resp->chunked);
     eio_buf_free(&extra);
     eio_http_response_free(resp);
     eio__conn_request_done(c);
@@ -166,6 +169,7 @@ static void answer_get(eio_socket *s, eio_http_response *resp)
         eio_payload_encode(fmt, &noop, 1, &resp->body);
         resp->content_type = eio_payload_content_type(fmt);
         resp->status = 200;
+        eio_buf_append_str(&resp->headers, "Cache-Control: no-store\r\n");
         return;
     }
     take_payload(s, resp);
@@ -241,21 +245,15 @@ static void serve_post(eio__conn *c, eio_socket *s)
 {
     eio_server *srv = s->srv;
     eio_http_response resp = {0};
-    if (c->req.content_length >= 0 &&
-        (unsigned long long)c->req.content_length > srv->opts.max_payload) {
-        c->keep_alive = 0; /* the body is not read */
-        resp.status = 413;
-        send_response(c, &resp);
-        return;
-    }
+    /* A declared length over maxHttpBufferSize is not refused at the head:
+     * as Node, the body is counted and refused (413) once it passes. */
     const char *ctype = eio_request_header(&c->req, "Content-Type");
     int is_binary = ctype && strncasecmp(ctype, "application/octet-stream", 24) == 0;
     if ((is_binary && s->version >= 4) || s->post_conn) {
         if (s->post_conn)
             eio__log(srv, EIO_LOG_DEBUG, "session %s: overlapping POST", s->id);
         eio__session_close(s, "transport error"); /* Node: "invalid content" / overlap */
-        c->keep_alive = 0;
-        respond_empty(&resp, 400);
+        respond_empty(&resp, 400);                /* the body is read and dropped */
         send_response(c, &resp);
         return;
     }
@@ -275,7 +273,10 @@ void eio__engine_post_body(eio__conn *c, int ok)
     if (s->post_conn == c)
         s->post_conn = NULL;
     if (!ok) {
-        eio__session_unref(s); /* the connection answers the refusal itself */
+        /* Over the limit or malformed: the connection answers the refusal and
+         * closes; Node closes the session with it. */
+        eio__session_close(s, "transport error");
+        eio__session_unref(s);
         return;
     }
     const char *ctype = eio_request_header(&c->req, "Content-Type");
@@ -561,9 +562,7 @@ void eio__engine_request(eio__conn *c)
     int err = verify(srv, req, &q, 0, &status, &message, &s);
     if (err != VERIFY_OK) {
         respond_error(&resp, err, status, message);
-        if (strcmp(req->method, "POST") == 0)
-            c->keep_alive = 0; /* its body is not read */
-        send_response(c, &resp);
+        send_response(c, &resp); /* a body, if any, is read and dropped */
     } else if (s) {
         if (strcmp(req->method, "GET") == 0) {
             serve_get(c, s, &resp);

@@ -355,7 +355,7 @@ static eio_server *server_create(const eio_options *opts, const eio_callbacks *c
     set_http(srv, srv->opts.path, srv->opts.cors_origin, srv->opts.cors_credentials);
     if (srv->opts.max_headers == 0)
         srv->opts.max_headers = 1;
-    srv->http_fields = eio_calloc(srv->opts.max_headers, sizeof(*srv->http_fields));
+    srv->http_fields = eio_calloc(EIO__PARSE_MAX_HEADERS, sizeof(*srv->http_fields));
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&srv->mu, NULL);
     srv->map_cap = 1024;

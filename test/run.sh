@@ -49,7 +49,9 @@ for fz in build/fuzz/fuzz_*; do
     name=$(basename "$fz")
     seeds=test/fuzz/corpus/$name
     work=$(mktemp -d)
-    if timeout $((FUZZ_SECONDS + 60)) "$fz" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
+    dict=()
+    [ -f "test/fuzz/$name.dict" ] && dict=(-dict="test/fuzz/$name.dict")
+    if timeout $((FUZZ_SECONDS + 60)) "$fz" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 "${dict[@]}" \
         -artifact_prefix="$work/" "$work" "$seeds" >"$work/log" 2>&1; then
         echo "$name: ok"
         count "$name" 0 1 0
