@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # bench/run.sh: the benchmark (`make bench`). Runs every scenario of
-# build/loadgen against the C server (build/bench-server) and the reference Node
-# socket.io server (bench/node-ref), one after the other on this machine, a
-# fresh server process for each run, and prints a table of figures and ratios
-# (ours / Node). The table also goes to $BUILD/bench-results.txt, every raw
-# result line to $BUILD/bench-raw.txt.
+# build/loadgen against the C server (build/bench-server), the reference Node
+# socket.io server (bench/node-ref) and the Rust socketioxide server
+# (bench/socketioxide-ref), one after the other on this machine, a fresh server
+# process for each run, and prints a table of figures and ratios (ours / Node,
+# ours / socketioxide). The table also goes to $BUILD/bench-results.txt, every
+# raw result line to $BUILD/bench-raw.txt.
 #
 #   bash bench/run.sh            full run (a few minutes)
 #   bash bench/run.sh --smoke    tiny sizes, C server only, a few seconds; exits
 #                                non-zero if the generator could not complete
 #   bash bench/run.sh --only echo,fanout   some scenarios only
 #
-# Environment: BUILD (build), PORT_BASE (21100; keep it below the ephemeral range), and the sizes below
+# socketioxide: built once with cargo (rustc >= 1.94) into
+# $BUILD/socketioxide-target, rebuilt only when its sources are newer than the
+# binary; without cargo, or if the build fails, it is skipped with a note.
+#
+# Environment: BUILD (build), PORT_BASE (21100; keep it below the ephemeral range),
+# SOCKETIOXIDE (1; 0 to skip that peer), and the sizes below
 # (CONNECT_N, ECHO_C, ECHO_SECS, FANOUT_N, FANOUT_R, HS_SECS, SLOW_K, SLOW_N,
 # SLOW_SECS, SLOW_PAYLOAD, POLL_C, POLL_SECS).
 set -u
@@ -23,7 +29,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --smoke) SMOKE=1 ;;
     --only) ONLY=",$2,"; shift ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "usage: bench/run.sh [--smoke] [--only a,b]" >&2; exit 2 ;;
     esac
     shift
@@ -59,15 +65,54 @@ if [ "$SMOKE" = 0 ]; then
         npm ci --no-audit --no-fund --loglevel=error; }) || { echo "bench: npm ci failed" >&2; exit 1; }
 fi
 
+# The socketioxide peer: a Cargo project, built here (not by make) when cargo is
+# there. SXBIN is set if it can run; SX_NOTE says why not otherwise.
+SXDIR=bench/socketioxide-ref
+SXTARGET=$BUILD/socketioxide-target
+SXBIN=""
+SX_NOTE=""
+build_socketioxide() {
+    if [ "${SOCKETIOXIDE:-1}" = 0 ]; then SX_NOTE="skipped (SOCKETIOXIDE=0)"; return 1; fi
+    if ! command -v cargo >/dev/null || ! command -v rustc >/dev/null; then
+        SX_NOTE="skipped (no cargo/rustc on PATH)"
+        return 1
+    fi
+    local v
+    v=$(rustc --version 2>/dev/null | awk '{print $2}')
+    if ! awk -v v="$v" 'BEGIN { split(v, a, "."); exit !(a[1] > 1 || (a[1] == 1 && a[2] >= 94)) }'; then
+        SX_NOTE="skipped (rustc ${v:-?} is older than 1.94, socketioxide's minimum)"
+        return 1
+    fi
+    local bin=$SXTARGET/release/socketioxide-ref
+    if [ -x "$bin" ] && [ -z "$(find "$SXDIR/Cargo.toml" "$SXDIR/Cargo.lock" "$SXDIR/src" -newer "$bin" 2>/dev/null | head -1)" ]; then
+        SXBIN=$bin
+        return 0
+    fi
+    echo "bench: building the socketioxide peer (cargo build --release, log in $BUILD/socketioxide-build.log)" >&2
+    mkdir -p "$BUILD"
+    if CARGO_TARGET_DIR=$SXTARGET cargo build --release --locked --manifest-path "$SXDIR/Cargo.toml" \
+        >"$BUILD/socketioxide-build.log" 2>&1 && [ -x "$bin" ]; then
+        touch "$bin" # newer than the sources even when cargo had nothing to do
+        SXBIN=$bin
+        return 0
+    fi
+    tail -5 "$BUILD/socketioxide-build.log" >&2
+    SX_NOTE="skipped (cargo build failed, see $BUILD/socketioxide-build.log)"
+    return 1
+}
+if [ "$SMOKE" = 0 ] && ! build_socketioxide; then
+    echo "bench: socketioxide $SX_NOTE" >&2
+fi
+
 # ------------------------------------------------------------------ servers
 SRV_PID=""
 start_server() { # kind port max_clients
     local kind=$1 port=$2 maxc=$3 log="$LOGDIR/server-$1-$2.log"
-    if [ "$kind" = c ]; then
-        "$CSRV" --port "$port" --max-clients "$maxc" --log-level warn >"$log" 2>&1 &
-    else
-        node bench/node-ref/server.js --port "$port" >"$log" 2>&1 &
-    fi
+    case "$kind" in
+    c) "$CSRV" --port "$port" --max-clients "$maxc" --log-level warn >"$log" 2>&1 & ;;
+    node) node bench/node-ref/server.js --port "$port" >"$log" 2>&1 & ;;
+    socketioxide) "$SXBIN" --port "$port" >"$log" 2>&1 & ;; # the binary itself: its PID is the server's
+    esac
     SRV_PID=$!
     for _ in $(seq 1 100); do
         grep -q "listening on" "$log" 2>/dev/null && return 0
@@ -115,11 +160,13 @@ else
         [pollecho]="pollecho ${POLL_C:-50} ${POLL_SECS:-5}"
     )
     KINDS=(c node)
+    [ -n "$SXBIN" ] && KINDS+=(socketioxide)
     MAXC=19500
 fi
 
 declare -A RES
 failed=0
+LOADAVG0=$(cut -d' ' -f1-3 /proc/loadavg)
 RAW=$BUILD/bench-raw.txt
 mkdir -p "$BUILD"
 : >"$RAW"
@@ -174,18 +221,24 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
 }
 OUT=$BUILD/bench-results.txt
+sx_version() { # the socketioxide version in the lock file
+    awk '/^name = "socketioxide"$/ { f = 1; next } f && /^version/ { gsub(/"/, "", $3); print $3; exit }' "$SXDIR/Cargo.lock" 2>/dev/null
+}
 {
-    echo "Benchmark: C server (bench/server.c) vs Node socket.io $(node -p 'require("./bench/node-ref/node_modules/socket.io/package.json").version' 2>/dev/null) (bench/node-ref), same generator (bench/loadgen.c), loopback"
-    echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ {print $2}') GiB, Linux $(uname -r), node $(node --version), open files $(ulimit -n)"
-    echo "Run: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "Benchmark: C server (bench/server.c) vs Node socket.io $(node -p 'require("./bench/node-ref/node_modules/socket.io/package.json").version' 2>/dev/null) (bench/node-ref) vs socketioxide $(sx_version) (bench/socketioxide-ref, axum, tokio), same generator (bench/loadgen.c), loopback"
+    echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ {print $2}') GiB, Linux $(uname -r), node $(node --version), $(rustc --version 2>/dev/null | cut -d' ' -f1-2 | grep . || echo "no rustc"), open files $(ulimit -n)"
+    echo "Run: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null), load average before: $LOADAVG0"
+    [ -z "$SX_NOTE" ] || echo "socketioxide: $SX_NOTE"
     echo
-    printf "%-10s %-26s %12s %12s %8s\n" scenario metric C Node "C/Node"
-    printf "%-10s %-26s %12s %12s %8s\n" ---------- -------------------------- ------------ ------------ --------
+    printf "%-10s %-26s %12s %12s %12s %8s %9s\n" scenario metric C Node socketioxide "C/Node" "C/sioxide"
+    printf "%-10s %-26s %12s %12s %12s %8s %9s\n" ---------- -------------------------- ------------ ------------ ------------ -------- ---------
     row() { # scenario metric key [label]
-        local c n
+        local c n x
         c=$(kv "${RES[$1.c]:-}" "$3")
         n=$(kv "${RES[$1.node]:-}" "$3")
-        printf "%-10s %-26s %12s %12s %8s\n" "$1" "${4:-$3}" "${c:--}" "${n:--}" "$(ratio "$c" "$n")"
+        x=$(kv "${RES[$1.socketioxide]:-}" "$3")
+        printf "%-10s %-26s %12s %12s %12s %8s %9s\n" "$1" "${4:-$3}" "${c:--}" "${n:--}" "${x:--}" \
+            "$(ratio "$c" "$n")" "$(ratio "$c" "$x")"
     }
     row echo "acks/s" "acks/s" "acks/s (${ECHO_C:-100} clients)"
     row echo p50_ms p50_ms
@@ -206,6 +259,7 @@ OUT=$BUILD/bench-results.txt
     row slow rss_base_mb rss_base_mb "RSS before (MB)"
     row slow rss_peak_mb rss_peak_mb "RSS peak, slow phase (MB)"
     row slow dropped dropped "slow clients dropped"
+    row slow still_behind still_behind "slow left behind (lost)"
     row pollecho "acks/s" "acks/s" "acks/s (${POLL_C:-50} polling)"
     row pollecho p99_ms p99_ms
     echo
