@@ -1067,7 +1067,9 @@ static void conn_read(eio__conn *c)
                 }
             }
         } else {
-            uint8_t *buf = eio_buf_reserve(&c->rbuf, 16384);
+            /* Read into the loop's buffer; the connection keeps only what it
+             * has not used yet, so an idle one holds no read buffer. */
+            uint8_t *buf = eio_buf_reserve(&srv->read_buf, 16384);
             n = c->stream->ops->read(c->stream, buf, 16384);
             if (n == EIO_STREAM_AGAIN)
                 break;
@@ -1077,14 +1079,18 @@ static void conn_read(eio__conn *c)
             }
             if (c->state == EIO__WS_CLOSING)
                 continue;
-            eio_buf_advance(&c->rbuf, (size_t)n);
+            eio_buf_append(&c->rbuf, buf, (size_t)n);
             conn_process(c);
+            if (c->state != EIO__WS_CLOSED && c->rbuf.len == 0)
+                eio_buf_free(&c->rbuf);
             if (c->mode == EIO__M_WS && c->rbuf.len && c->state == EIO__WS_OPEN) {
                 /* Frames that came with the upgrade request. */
                 size_t used = eio__ws_process(c, c->rbuf.data, c->rbuf.len);
                 if (c->state != EIO__WS_CLOSED)
                     eio_buf_consume(&c->rbuf, used);
             }
+            if (c->state != EIO__WS_CLOSED && c->rbuf.len == 0)
+                eio_buf_free(&c->rbuf);
         }
         if (n < 16384 && c->stream->ops->pending(c->stream) == 0)
             break;
