@@ -1041,58 +1041,37 @@ static void conn_read(eio__conn *c)
     eio_server *srv = c->srv;
     for (int rounds = 0; rounds < 8 && c->state != EIO__WS_CLOSED && !c->read_off && !c->peer_eof;
          rounds++) {
-        long n;
-        if (c->mode == EIO__M_WS) {
-            uint8_t *buf = eio_buf_reserve(&srv->read_buf, READ_CHUNK);
-            n = c->stream->ops->read(c->stream, buf, READ_CHUNK);
-            if (n == EIO_STREAM_AGAIN)
-                break;
-            if (n <= 0) {
-                conn_eof(c, n == 0);
-                return;
-            }
-            if (c->state == EIO__WS_CLOSING)
-                continue; /* draining until the peer's end */
-            if (c->rbuf.len == 0) {
-                size_t used = eio__ws_process(c, buf, (size_t)n);
-                if (used < (size_t)n && c->state == EIO__WS_OPEN)
-                    eio_buf_append(&c->rbuf, buf + used, (size_t)n - used);
-            } else {
-                eio_buf_append(&c->rbuf, buf, (size_t)n);
-                size_t used = eio__ws_process(c, c->rbuf.data, c->rbuf.len);
-                if (c->state != EIO__WS_CLOSED) {
-                    eio_buf_consume(&c->rbuf, used);
-                    if (c->rbuf.len == 0 && c->rbuf.cap > READ_CHUNK)
-                        eio_buf_free(&c->rbuf);
-                }
-            }
+        /* Read into the loop's buffer; the connection keeps only what it
+         * has not used yet, so an idle one holds no read buffer. */
+        uint8_t *buf = eio_buf_reserve(&srv->read_buf, READ_CHUNK);
+        long n = c->stream->ops->read(c->stream, buf, READ_CHUNK);
+        if (n == EIO_STREAM_AGAIN)
+            break;
+        if (n <= 0) {
+            conn_eof(c, n == 0);
+            return;
+        }
+        if (c->state == EIO__WS_CLOSING)
+            continue; /* draining until the peer's end */
+        if (c->mode == EIO__M_WS && c->rbuf.len == 0) {
+            /* Whole frames straight from the read buffer, no copy. */
+            size_t used = eio__ws_process(c, buf, (size_t)n);
+            if (used < (size_t)n && c->state == EIO__WS_OPEN)
+                eio_buf_append(&c->rbuf, buf + used, (size_t)n - used);
         } else {
-            /* Read into the loop's buffer; the connection keeps only what it
-             * has not used yet, so an idle one holds no read buffer. */
-            uint8_t *buf = eio_buf_reserve(&srv->read_buf, 16384);
-            n = c->stream->ops->read(c->stream, buf, 16384);
-            if (n == EIO_STREAM_AGAIN)
-                break;
-            if (n <= 0) {
-                conn_eof(c, n == 0);
-                return;
-            }
-            if (c->state == EIO__WS_CLOSING)
-                continue;
             eio_buf_append(&c->rbuf, buf, (size_t)n);
-            conn_process(c);
-            if (c->state != EIO__WS_CLOSED && c->rbuf.len == 0)
-                eio_buf_free(&c->rbuf);
+            if (c->mode != EIO__M_WS)
+                conn_process(c);
+            /* WebSocket frames: after a partial frame, or sent with the upgrade. */
             if (c->mode == EIO__M_WS && c->rbuf.len && c->state == EIO__WS_OPEN) {
-                /* Frames that came with the upgrade request. */
                 size_t used = eio__ws_process(c, c->rbuf.data, c->rbuf.len);
                 if (c->state != EIO__WS_CLOSED)
                     eio_buf_consume(&c->rbuf, used);
             }
-            if (c->state != EIO__WS_CLOSED && c->rbuf.len == 0)
-                eio_buf_free(&c->rbuf);
         }
-        if (n < 16384 && c->stream->ops->pending(c->stream) == 0)
+        if (c->state != EIO__WS_CLOSED && c->rbuf.len == 0)
+            eio_buf_free(&c->rbuf);
+        if (n < READ_CHUNK && c->stream->ops->pending(c->stream) == 0)
             break;
     }
     if (c->state != EIO__WS_CLOSED)
