@@ -61,11 +61,12 @@ struct eio__backend {
     eio_buf out; /* the request to send */
     size_t out_off;
     int events;
-    int paused;         /* not reading: the client's queue is full */
-    int head_done;      /* the response head was passed on */
-    eio_buf head;       /* the response head, while incomplete */
-    long long left;     /* Content-Length bytes still expected; -1: unknown */
-    int self_delimited; /* the response says where it ends (length, chunked, no body) */
+    int paused;                     /* not reading: the client's queue is full */
+    int head_done;                  /* the response head was passed on */
+    eio_buf head;                   /* the response head, while incomplete */
+    long long left;                 /* Content-Length bytes still expected; -1: unknown */
+    int self_delimited;             /* the response says where it ends (length, chunked, no body) */
+    struct eio__backend *next_dead; /* srv->dead_backends */
 };
 
 static void on_idle_timer(eio__timer *t);
@@ -233,6 +234,11 @@ void eio__conn_finish(eio__conn *c)
 
 void eio__free_zombies(eio_server *srv)
 {
+    while (srv->dead_backends) {
+        eio__backend *b = srv->dead_backends;
+        srv->dead_backends = b->next_dead;
+        free(b);
+    }
     eio__conn **pp = &srv->zombies;
     while (*pp) {
         eio__conn *c = *pp;
@@ -566,15 +572,21 @@ static void backend_set_events(eio__backend *b, int want)
     b->events = want;
 }
 
+/* The backend connection is closed now; its memory is freed at the end of
+ * the loop's iteration (an event already fetched may point at it). */
 static void backend_free(eio__backend *b)
 {
+    eio_server *srv = b->client->srv;
     if (b->fd >= 0) {
-        epoll_ctl(b->client->srv->epfd, EPOLL_CTL_DEL, b->fd, NULL);
+        epoll_ctl(srv->epfd, EPOLL_CTL_DEL, b->fd, NULL);
         close(b->fd);
+        b->fd = -1;
     }
     eio_buf_free(&b->out);
     eio_buf_free(&b->head);
-    free(b);
+    b->client = NULL;
+    b->next_dead = srv->dead_backends;
+    srv->dead_backends = b;
 }
 
 /* Headers a proxy does not pass on (hop by hop), and ours to set. */
@@ -730,6 +742,8 @@ static int pass_head(eio__backend *b)
 
 void eio__backend_handle_event(eio__backend *b, uint32_t events)
 {
+    if (b->fd < 0)
+        return; /* ended since the event was fetched */
     eio__conn *c = b->client;
     eio_server *srv = c->srv;
     if (b->out_off < b->out.len) {
@@ -1071,7 +1085,8 @@ static void conn_read(eio__conn *c)
         }
         if (c->state != EIO__WS_CLOSED && c->rbuf.len == 0)
             eio_buf_free(&c->rbuf);
-        if (n < READ_CHUNK && c->stream->ops->pending(c->stream) == 0)
+        if (c->state == EIO__WS_CLOSED ||
+            (n < READ_CHUNK && c->stream->ops->pending(c->stream) == 0))
             break;
     }
     if (c->state != EIO__WS_CLOSED)
@@ -1098,6 +1113,8 @@ void eio__conn_handle_event(eio__conn *c, uint32_t events)
 void eio__listener_accept(eio__listener *l)
 {
     eio_server *srv = l->srv;
+    if (l->fd < 0)
+        return; /* closed since the event was fetched */
     for (int i = 0; i < 64; i++) {
         struct sockaddr_storage peer;
         socklen_t pl = sizeof(peer);
@@ -1230,14 +1247,26 @@ void eio_server_set_backend(eio_server *srv, const char *host, int port)
     eio_server_unlock(srv);
 }
 
-/* Stops accepting (lock held): the listeners are closed. */
+/* Stops accepting (lock held): the listeners' sockets are closed; the
+ * structures stay (an event already fetched by the loop may point at one)
+ * until eio__listeners_free, after the loop thread ended. */
 void eio__listeners_close(eio_server *srv)
 {
+    for (eio__listener *l = srv->listeners; l; l = l->next) {
+        if (l->fd < 0)
+            continue;
+        epoll_ctl(srv->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+        close(l->fd);
+        l->fd = -1;
+    }
+}
+
+void eio__listeners_free(eio_server *srv)
+{
+    eio__listeners_close(srv);
     while (srv->listeners) {
         eio__listener *l = srv->listeners;
         srv->listeners = l->next;
-        epoll_ctl(srv->epfd, EPOLL_CTL_DEL, l->fd, NULL);
-        close(l->fd);
         free(l);
     }
 }

@@ -223,6 +223,7 @@ struct eio_server {
     eio__conn *zombies;        /* closed, to free at the end of the iteration */
     eio_socket *pending_close; /* overflowed sessions to close at a safe point */
     eio__listener *listeners;
+    eio__backend *dead_backends; /* ended hand-offs, freed at the end of the iteration */
     size_t n_conns;
     eio__timer_heap timers;
     eio_buf read_buf;                                   /* loop thread's read buffer */
@@ -299,6 +300,7 @@ void eio__conn_finish(eio__conn *c);            /* closes the descriptor now */
  * dispatch (EIO__BODY_FORWARD). */
 void eio__conn_start_body(eio__conn *c, int kind, size_t max);
 void eio__listeners_close(eio_server *srv);
+void eio__listeners_free(eio_server *srv); /* after the loop thread ended */
 void eio__conn_handle_event(eio__conn *c, uint32_t events);
 /* A new connection over st (owned) from peer (AF_INET/AF_INET6 or NULL). */
 eio__conn *eio__conn_accept(eio_server *srv, eio_stream *st, const struct sockaddr_storage *peer);

@@ -3,8 +3,8 @@
  * heartbeat, packets), the engine lock and the loop thread.
  *
  * Threading: one engine lock (srv->mu) guards everything here. The loop thread
- * holds it except while it waits in epoll_wait; HTTP worker threads take it
- * to serve a long-polling request. Callbacks run with it held. Timers fire on
+ * holds it except while it waits in epoll_wait; application threads take it
+ * between eio_server_lock and eio_server_unlock. Callbacks run with it held. Timers fire on
  * the loop thread. See eio_server.h.
  * Ownership: the session table holds one reference to each open session; an
  * HTTP request working on a session holds another. A session is freed when the
@@ -418,6 +418,7 @@ void eio_server_free(eio_server *srv)
     pthread_mutex_unlock(&srv->mu);
     if (srv->has_thread)
         pthread_join(srv->thread, NULL);
+    eio__listeners_free(srv);
     /* Connections still lingering are closed now. */
     while (srv->conns) {
         eio__conn *c = srv->conns;
