@@ -63,7 +63,7 @@ $(EXAMPLE_BINS): $(BUILD)/%: $$(call obj,$$(wildcard examples/%/*.c)) $(EXAMPLES
 $(BUILD)/bench-server: $(BUILD)/obj/bench/server.o $(EXAMPLES_COMMON) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS_ALL) $(LDLIBS)
 $(BUILD)/loadgen: $(BUILD)/obj/bench/loadgen.o
-	$(CC) $(LDFLAGS) -o $@ $^ -lm
+	$(CC) $(LDFLAGS) -o $@ $^ -lm -lssl -lcrypto
 
 $(UNIT_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
@@ -115,11 +115,13 @@ test: deps-test
 	$(MAKE) fuzz web
 	@BUILD=build/asan bash test/run.sh
 
-# Every benchmark scenario against this server and the Node reference server;
-# the table goes to build/bench-results.txt (see README "Benchmarks").
+# Every benchmark scenario against this server, the Node reference server and
+# socketioxide; then WSS against Node on https.createServer. The tables go to
+# build/bench-results.txt and build/bench-results-wss.txt (README "Benchmarks").
 bench: deps
 	$(MAKE) c
 	bash bench/run.sh
+	bash bench/wss.sh
 
 # The chat server with its web client on http://localhost:5000 (PORT to change).
 run: deps

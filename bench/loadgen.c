@@ -25,13 +25,24 @@
  *                                  fan-out to N clients for D s; then K of them stop
  *                                  reading for D s more; then they are drained
  *   pollecho C D                   as echo, over HTTP long-polling
- * Common flags: --port P (3000), --host A (127.0.0.1), --pid PID (server process
+ * Common flags: --port P (3000), --host A (127.0.0.1), --tls (every connection
+ * speaks TLS: HTTPS / WSS; no certificate verification), --pid PID (server process
  * whose RSS is read from /proc/PID/status), --inflight N (connections opening at
  * once, 256), --timeout S (hard limit of the whole run, 300), --warmup S (1),
  * --spin (never sleep in epoll_wait), --slow-rcvbuf BYTES (SO_RCVBUF of the slow
  * clients, 65536, so that what they do not read piles up at the server).
  * Exit status: 0 if the scenario completed, 1 if not (errors, lost clients,
  * missing deliveries, timeout), 2 on bad usage.
+ *
+ * TLS (--tls, OpenSSL 3): one shared SSL_CTX, one SSL per connection, made when
+ * its TCP connect completes and freed when it closes. The handshake runs in the
+ * same loop (state ST_TLS, SSL_connect until done), then the connection goes on
+ * as a plain one would, with SSL_read / SSL_write in place of read / send. A
+ * write that returns WANT_WRITE leaves its bytes in the connection's out buffer
+ * and is retried from there on EPOLLOUT (partial writes and a moving write
+ * buffer are enabled); WANT_READ from a write, or WANT_WRITE from a read, waits
+ * for the other readiness. Without --tls, c->ssl is NULL and the plain path is
+ * the one it always was.
  *
  * Threading: single-threaded. Ownership: connection memory is allocated once
  * per run and freed at exit.
@@ -56,6 +67,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #define PRE_MAX   96        /* bytes kept of each received message */
 #define OUT_CAP   1024      /* pending output per connection (clients) */
@@ -132,7 +146,7 @@ static double hpct(const hist *h, double p)
 
 /* ------------------------------------------------------------------ connections */
 
-enum { ST_IDLE, ST_CONNECTING, ST_HTTP, ST_OPEN, ST_NSP, ST_READY, ST_CLOSING, ST_CLOSED };
+enum { ST_IDLE, ST_CONNECTING, ST_TLS, ST_HTTP, ST_OPEN, ST_NSP, ST_READY, ST_CLOSING, ST_CLOSED };
 enum { R_CLIENT, R_BCASTER, R_SLOW, R_HS, R_PGET, R_PPOST };
 
 typedef struct pext pext;
@@ -146,6 +160,8 @@ typedef struct conn {
     uint8_t hdr_have, hdr_need;
     uint8_t opcode, http_match;
     uint8_t closed_by_peer, joined;
+    uint8_t tls_rd_want_write; /* SSL_read wants the socket writable */
+    uint8_t tls_wr_want_read;  /* SSL_write wants the socket readable */
     uint16_t pre_len;
     char pre[PRE_MAX];
     uint64_t remaining; /* payload bytes left in the current frame */
@@ -158,6 +174,7 @@ typedef struct conn {
     uint64_t last_seq;
     uint64_t gaps; /* broadcasts skipped or out of order */
     pext *px;      /* polling clients only */
+    SSL *ssl;      /* --tls only */
 } conn;
 
 static struct {
@@ -171,6 +188,7 @@ static struct {
     int concurrency;
     int spin;        /* poll without sleeping (--spin) */
     int slow_rcvbuf; /* SO_RCVBUF of the slow clients (0: the system's autotuning) */
+    SSL_CTX *tls;    /* --tls: the one client context */
     size_t payload;
     uint64_t deadline_ns;
     uint8_t mask[4];
@@ -291,6 +309,11 @@ static void conn_close(conn *c)
         close(c->fd);
     }
     c->fd = -1;
+    if (c->ssl) {
+        SSL_free(c->ssl); /* no close_notify: the socket is gone */
+        c->ssl = NULL;
+        c->tls_rd_want_write = c->tls_wr_want_read = 0;
+    }
     if (counted(c)) {
         if (c->state >= ST_CONNECTING && c->state < ST_READY)
             G.n_connecting--;
@@ -302,6 +325,46 @@ static void conn_close(conn *c)
 
 static void conn_lost(conn *c, int by_peer);
 
+/* ------------------------------------------------------------------ TLS */
+
+/* Notes a TLS failure (the first queued OpenSSL reason) and empties the error
+ * queue, which SSL_get_error needs empty before the next call. */
+static void tls_note(const char *what, int err)
+{
+    unsigned long e = ERR_get_error();
+    char buf[120];
+    if (e)
+        ERR_error_string_n(e, buf, sizeof(buf));
+    else if (err == SSL_ERROR_SYSCALL)
+        snprintf(buf, sizeof(buf), "syscall: %s", errno ? strerror(errno) : "EOF");
+    else
+        snprintf(buf, sizeof(buf), "SSL_get_error %d", err);
+    note_error(what, buf);
+    ERR_clear_error();
+}
+
+/* SSL_write of what the socket takes now: bytes written (0 if it must wait:
+ * the caller keeps the bytes and offers them again), or -1 (lost). */
+static ssize_t tls_write(conn *c, const uint8_t *d, size_t len)
+{
+    int w = SSL_write(c->ssl, d, (int)len);
+    if (w > 0)
+        return w;
+    int e = SSL_get_error(c->ssl, w);
+    if (e == SSL_ERROR_WANT_WRITE)
+        return 0;
+    if (e == SSL_ERROR_WANT_READ) {
+        c->tls_wr_want_read = 1; /* retried after the next read */
+        return 0;
+    }
+    tls_note("TLS write", e);
+    conn_lost(c, 1);
+    return -1;
+}
+
+static int tls_handshake_step(conn *c);
+static void tls_read(conn *c);
+
 /* Writes now what the socket takes; keeps the rest (bounded) for EPOLLOUT. */
 static int conn_write(conn *c, const void *data, size_t len)
 {
@@ -309,8 +372,11 @@ static int conn_write(conn *c, const void *data, size_t len)
         return -1;
     const uint8_t *d = data;
     if (c->out_len == c->out_off && !c->paused) {
-        ssize_t w = send(c->fd, d, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0) {
+        ssize_t w;
+        if (c->ssl) {
+            if ((w = tls_write(c, d, len)) < 0)
+                return -1;
+        } else if ((w = send(c->fd, d, len, MSG_NOSIGNAL | MSG_DONTWAIT)) < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                 conn_lost(c, 1);
                 return -1;
@@ -342,8 +408,38 @@ static int conn_write(conn *c, const void *data, size_t len)
     return 0;
 }
 
+/* conn_flush over TLS: the pending bytes go to SSL_write again (the same
+ * bytes, perhaps more after them, perhaps moved: both allowed by the modes). */
+static void tls_flush(conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t w = tls_write(c, c->out + c->out_off, c->out_len - c->out_off);
+        if (w < 0)
+            return;
+        if (!w) {
+            /* WANT_WRITE: wait for EPOLLOUT; WANT_READ: for the next read */
+            uint8_t want_out = !c->tls_wr_want_read || c->tls_rd_want_write;
+            if (want_out != c->out_armed) {
+                c->out_armed = want_out;
+                conn_set_events(c, EPOLLIN | (want_out ? EPOLLOUT : 0));
+            }
+            return;
+        }
+        c->out_off += (uint32_t)w;
+    }
+    c->out_off = c->out_len = 0;
+    if (c->out_armed && !c->tls_rd_want_write) {
+        c->out_armed = 0;
+        conn_set_events(c, EPOLLIN);
+    }
+}
+
 static void conn_flush(conn *c)
 {
+    if (c->ssl) {
+        tls_flush(c);
+        return;
+    }
     while (c->out_off < c->out_len) {
         ssize_t w =
             send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -998,6 +1094,10 @@ static void conn_lost(conn *c, int by_peer)
 
 static void conn_read(conn *c)
 {
+    if (c->ssl) {
+        tls_read(c);
+        return;
+    }
     for (;;) {
         ssize_t n = read(c->fd, rbuf, sizeof(rbuf));
         if (n > 0) {
@@ -1033,13 +1133,112 @@ static void on_event(conn *c, uint32_t ev)
         }
         if (!(ev & EPOLLOUT))
             return;
+        if (G.tls) {
+            c->ssl = SSL_new(G.tls);
+            if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
+                tls_note("SSL_new", 0);
+                conn_lost(c, 0);
+                return;
+            }
+            SSL_set_connect_state(c->ssl);
+            c->state = ST_TLS;
+            tls_handshake_step(c);
+            return;
+        }
         on_connected(c);
+        return;
+    }
+    if (c->state == ST_TLS) {
+        tls_handshake_step(c);
         return;
     }
     if (ev & EPOLLOUT)
         conn_flush(c);
-    if (c->fd >= 0 && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+    if (c->fd >= 0 &&
+        ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) || (c->tls_rd_want_write && (ev & EPOLLOUT))))
         conn_read(c);
+}
+
+/* SSL_connect once more; on completion the connection goes on as a plain one
+ * just connected. Returns 1 when the handshake is done. */
+static int tls_handshake_step(conn *c)
+{
+    int r = SSL_connect(c->ssl);
+    if (r == 1) {
+        on_connected(c);
+        return 1;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        uint8_t want_out = e == SSL_ERROR_WANT_WRITE;
+        if (want_out != c->out_armed) {
+            c->out_armed = want_out;
+            conn_set_events(c, EPOLLIN | (want_out ? EPOLLOUT : 0));
+        }
+        return 0;
+    }
+    tls_note("TLS handshake", e);
+    conn_lost(c, 0);
+    return 0;
+}
+
+/* conn_read over TLS: SSL_read until OpenSSL has nothing buffered (it reads
+ * ahead: what is left in the kernel wakes epoll again). */
+static void tls_read(conn *c)
+{
+    if (c->tls_rd_want_write) { /* retried now: EPOLLOUT only if still needed */
+        c->tls_rd_want_write = 0;
+        if (c->out_armed && c->out_off == c->out_len) {
+            c->out_armed = 0;
+            conn_set_events(c, EPOLLIN);
+        }
+    }
+    for (;;) {
+        int n = SSL_read(c->ssl, rbuf, (int)sizeof(rbuf));
+        if (n > 0) {
+            if (c->px)
+                http_feed(c, rbuf, (size_t)n);
+            else
+                ws_feed(c, rbuf, (size_t)n);
+            if (c->fd < 0)
+                return;
+            if (c->tls_wr_want_read) {
+                c->tls_wr_want_read = 0;
+                conn_flush(c);
+                if (c->fd < 0)
+                    return;
+            }
+            if (!SSL_has_pending(c->ssl))
+                return;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_WANT_READ) {
+            if (c->tls_wr_want_read) { /* the write waited on a read that made progress */
+                c->tls_wr_want_read = 0;
+                conn_flush(c);
+            }
+            return;
+        }
+        if (e == SSL_ERROR_WANT_WRITE) {
+            c->tls_rd_want_write = 1;
+            if (!c->out_armed) {
+                c->out_armed = 1;
+                conn_set_events(c, EPOLLIN | EPOLLOUT);
+            }
+            return;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL) {
+            /* close_notify, the end of the stream, or a reset: the peer went
+             * away, as a failed read() is on the plain path */
+            ERR_clear_error();
+            conn_lost(c, 1);
+            return;
+        }
+        tls_note("TLS read", e);
+        conn_lost(c, 1);
+        return;
+    }
 }
 
 /* ------------------------------------------------------------------ the loop */
@@ -1436,8 +1635,8 @@ static int scen_handshake(double secs)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: loadgen [--port P] [--host A] [--pid SERVER_PID] [--inflight N] [--timeout S]\n"
-            "               [--warmup S] SCENARIO ARGS\n"
+            "usage: loadgen [--port P] [--host A] [--tls] [--pid SERVER_PID] [--inflight N]\n"
+            "               [--timeout S] [--warmup S] SCENARIO ARGS\n"
             "  connect N [--hold S]\n"
             "  echo C D\n"
             "  fanout N R [--payload BYTES]\n"
@@ -1489,10 +1688,11 @@ int main(int argc, char **argv)
         {"secs", required_argument, NULL, 's'},
         {"slow-rcvbuf", required_argument, NULL, 'r'},
         {"spin", no_argument, NULL, 'S'},
+        {"tls", no_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int ch, payload_set = 0;
+    int ch, payload_set = 0, tls = 0;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (ch) {
         case 'p': G.port = atoi(optarg); break;
@@ -1510,6 +1710,7 @@ int main(int argc, char **argv)
         case 's': G.secs_opt = atof(optarg); break;
         case 'r': G.slow_rcvbuf = atoi(optarg); break;
         case 'S': G.spin = 1; break;
+        case 'T': tls = 1; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -1537,6 +1738,22 @@ int main(int argc, char **argv)
     if (inet_pton(AF_INET, G.host, &G.addr.sin_addr) != 1) {
         fprintf(stderr, "loadgen: bad --host %s (an IPv4 address)\n", G.host);
         return 2;
+    }
+    if (tls) {
+        /* A benchmark: no verification, no session reuse; OpenSSL reads ahead
+         * (fewer read calls per record) and keeps its buffers (nothing is
+         * allocated per message). */
+        G.tls = SSL_CTX_new(TLS_client_method());
+        if (!G.tls) {
+            fprintf(stderr, "loadgen: SSL_CTX_new failed\n");
+            return 1;
+        }
+        SSL_CTX_set_verify(G.tls, SSL_VERIFY_NONE, NULL);
+        SSL_CTX_set_session_cache_mode(G.tls, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_options(G.tls, SSL_OP_IGNORE_UNEXPECTED_EOF);
+        SSL_CTX_set_mode(G.tls,
+                         SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        SSL_CTX_set_read_ahead(G.tls, 1);
     }
     G.epfd = epoll_create1(EPOLL_CLOEXEC);
     t_start_ns = now_ns();

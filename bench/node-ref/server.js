@@ -3,15 +3,32 @@
 //   echo(...args, ack)            acks with its arguments
 //   join(room, ack)               joins room, acks with no arguments
 //   broadcast(room, payload, ack) emits "bcast" with payload to room, then acks
-// Port: --port N, or PORT, or 3000. Defaults otherwise (as a user would run it).
+// Port: --port N, or PORT, or 3000. --tls-cert FILE --tls-key FILE (PEM): HTTPS
+// and WSS (https.createServer) on that port. Defaults otherwise (as a user
+// would run it).
 "use strict";
+const fs = require("fs");
+const https = require("https");
 const { Server } = require("socket.io");
 
+const arg = (name) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : null;
+};
 let port = Number(process.env.PORT || 3000);
-const i = process.argv.indexOf("--port");
-if (i > 0 && process.argv[i + 1]) port = Number(process.argv[i + 1]);
+if (arg("--port")) port = Number(arg("--port"));
+const tlsCert = arg("--tls-cert");
+const tlsKey = arg("--tls-key");
+if (!tlsCert !== !tlsKey) {
+  console.error("node-ref: --tls-cert and --tls-key go together");
+  process.exit(2);
+}
 
-const io = new Server({ serveClient: false });
+const httpsServer = tlsCert
+  ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) })
+  : null;
+const opts = { serveClient: false };
+const io = httpsServer ? new Server(httpsServer, opts) : new Server(opts);
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {
@@ -28,8 +45,14 @@ io.on("connection", (socket) => {
   });
 });
 
-io.listen(port);
-console.log(`node-ref listening on http://localhost:${port}/socket.io/`);
+if (httpsServer) {
+  httpsServer.listen(port, () =>
+    console.log(`node-ref listening on https://localhost:${port}/socket.io/`),
+  );
+} else {
+  io.listen(port);
+  console.log(`node-ref listening on http://localhost:${port}/socket.io/`);
+}
 
 const stop = () => io.close(() => process.exit(0));
 process.on("SIGINT", stop);
