@@ -80,7 +80,7 @@ fuzz: $(FUZZ_BINS)
 # npm packages of the web client and the tests. Does nothing when everything
 # is there.
 DEB_BUILD := build-essential libcivetweb-dev libcjson-dev libssl-dev
-DEB_TEST  := clang libclang-rt-14-dev clang-format chromium python3-venv
+DEB_TEST  := clang libclang-rt-14-dev clang-format chromium python3-venv openssl
 define apt_install
 	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
