@@ -52,7 +52,7 @@ build() {
         make -s BUILD="$BUILD" "$LG" "$CSRV" || return 1
     else # no Makefile rule: build them here
         local cf="-std=c11 -D_GNU_SOURCE -O2 -g -pthread -I. ${SANITIZE:+-fsanitize=$SANITIZE}"
-        cc $cf -o "$LG" bench/loadgen.c -lm || return 1
+        cc $cf -o "$LG" bench/loadgen.c -lm -lssl -lcrypto || return 1
         cc $cf -o "$CSRV" bench/server.c examples/common.c "$BUILD/libsrv.a" \
             "$BUILD/libsocketio.a" "$BUILD/libengineio.a" \
             -lcivetweb -lcjson -lssl -lcrypto -lpthread || return 1
