@@ -87,7 +87,7 @@ typedef struct eio__wq_item {
 } eio__wq_item;
 
 /* What a descriptor in the epoll set is (the first field of each). */
-enum { EIO__P_LISTENER = 1, EIO__P_CONN, EIO__P_BACKEND };
+enum { EIO__P_LISTENER = 1, EIO__P_CONN, EIO__P_BACKEND, EIO__P_WATCH };
 
 enum { EIO__WS_OPEN, EIO__WS_CLOSING, EIO__WS_CLOSED };
 
@@ -223,7 +223,9 @@ struct eio_server {
     eio__conn *zombies;        /* closed, to free at the end of the iteration */
     eio_socket *pending_close; /* overflowed sessions to close at a safe point */
     eio__listener *listeners;
-    eio__backend *dead_backends; /* ended hand-offs, freed at the end of the iteration */
+    eio__backend *dead_backends;    /* ended hand-offs, freed at the end of the iteration */
+    struct eio_watch *watches;      /* outside descriptors (eio_watch_fd) */
+    struct eio_watch *dead_watches; /* stopped, freed at the end of the iteration */
     size_t n_conns;
     eio__timer_heap timers;
     eio_buf read_buf;                                   /* loop thread's read buffer */

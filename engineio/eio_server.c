@@ -214,6 +214,102 @@ void eio__run_timers(eio_server *srv)
     }
 }
 
+/* ---------------------------------------------------------------- outside descriptors */
+
+struct eio_watch {
+    int kind; /* EIO__P_WATCH */
+    int fd;
+    int events;
+    int dead;
+    eio_server *srv;
+    void (*fn)(eio_watch *w, int events, void *arg);
+    void *arg;
+    struct eio_watch *prev, *next;
+};
+
+static uint32_t watch_mask(int events)
+{
+    return (events & EIO_WATCH_READ ? EPOLLIN | EPOLLRDHUP : 0) |
+           (events & EIO_WATCH_WRITE ? EPOLLOUT : 0);
+}
+
+eio_watch *eio_watch_fd(eio_server *srv, int fd, int events,
+                        void (*fn)(eio_watch *w, int events, void *arg), void *arg)
+{
+    eio_watch *w = eio_calloc(1, sizeof(*w));
+    w->kind = EIO__P_WATCH;
+    w->fd = fd;
+    w->events = events;
+    w->srv = srv;
+    w->fn = fn;
+    w->arg = arg;
+    struct epoll_event ev = {.events = watch_mask(events), .data.ptr = w};
+    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        free(w);
+        return NULL;
+    }
+    w->next = srv->watches;
+    if (w->next)
+        w->next->prev = w;
+    srv->watches = w;
+    return w;
+}
+
+void eio_watch_set(eio_watch *w, int events)
+{
+    if (w->dead || w->events == events)
+        return;
+    w->events = events;
+    struct epoll_event ev = {.events = watch_mask(events), .data.ptr = w};
+    epoll_ctl(w->srv->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
+void eio_watch_free(eio_watch *w)
+{
+    if (!w || w->dead)
+        return;
+    eio_server *srv = w->srv;
+    w->dead = 1;
+    epoll_ctl(srv->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        srv->watches = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    /* The loop's current batch may still hold an event for w. */
+    w->next = srv->dead_watches;
+    srv->dead_watches = w;
+}
+
+static void watches_reap(eio_server *srv)
+{
+    while (srv->dead_watches) {
+        eio_watch *w = srv->dead_watches;
+        srv->dead_watches = w->next;
+        free(w);
+    }
+}
+
+static void watch_event(eio_watch *w, uint32_t ev)
+{
+    if (w->dead)
+        return;
+    int events = 0;
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        events |= EIO_WATCH_READ;
+    if (ev & EPOLLOUT)
+        events |= EIO_WATCH_WRITE;
+    events &= w->events | EIO_WATCH_READ;
+    if (events)
+        w->fn(w, events, w->arg);
+}
+
+uint64_t eio_server_now_ms(const eio_server *srv)
+{
+    return eio__clock(srv);
+}
+
 static void *loop_main(void *arg)
 {
     eio_server *srv = arg;
@@ -222,6 +318,7 @@ static void *loop_main(void *arg)
     while (!srv->stop) {
         eio__run_timers(srv);
         eio__free_zombies(srv);
+        watches_reap(srv);
         eio__timer *top = eio__heap_top(&srv->timers);
         int timeout = -1;
         srv->loop_deadline = UINT64_MAX;
@@ -246,6 +343,8 @@ static void *loop_main(void *arg)
                 eio__backend_handle_event((eio__backend *)kind, events[i].events);
             } else if (*kind == EIO__P_LISTENER) {
                 eio__listener_accept((eio__listener *)kind);
+            } else if (*kind == EIO__P_WATCH) {
+                watch_event((eio_watch *)kind, events[i].events);
             }
         }
     }
@@ -436,6 +535,10 @@ void eio_server_free(eio_server *srv)
         c->ready = 0;
     }
     eio__free_zombies(srv);
+    /* Watches the application did not stop (it should have). */
+    while (srv->watches)
+        eio_watch_free(srv->watches);
+    watches_reap(srv);
     /* User timeouts never fired: free them (session timers are embedded). */
     for (size_t i = 0; i < srv->timers.len; i++)
         if (srv->timers.items[i]->fire == on_user_timeout)

@@ -175,6 +175,27 @@ eio_timeout *eio_set_timeout(eio_server *srv, uint64_t delay_ms, void (*fn)(void
 /* Cancels and frees a pending timeout; NULL is a no-op. */
 void eio_clear_timeout(eio_server *srv, eio_timeout *t);
 
+/* --- Outside descriptors on the engine's loop (lock held) ---
+ * A module that talks to something else (a Redis connection, for instance)
+ * puts its non-blocking descriptor on the engine's loop, so its callbacks run
+ * like every other engine callback: on the loop thread, with the lock held,
+ * never two at once, and no thread of its own. */
+typedef struct eio_watch eio_watch;
+enum { EIO_WATCH_READ = 1, EIO_WATCH_WRITE = 2 };
+/* Watches fd (not owned: the caller closes it after eio_watch_free) for the
+ * events (EIO_WATCH_*, level-triggered). fn(w, events, arg) gets what is
+ * ready; an error or a hang-up is reported as EIO_WATCH_READ (the read then
+ * sees it). NULL if fd cannot be watched (errno set). */
+eio_watch *eio_watch_fd(eio_server *srv, int fd, int events,
+                        void (*fn)(eio_watch *w, int events, void *arg), void *arg);
+/* Changes what is watched (0: nothing, the watch stays). */
+void eio_watch_set(eio_watch *w, int events);
+/* Stops watching and frees w; fn is not called again, even for an event of
+ * the loop's current batch. May be called from fn. NULL is a no-op. */
+void eio_watch_free(eio_watch *w);
+/* The engine's clock, in ms (monotonic; a test's fake clock). */
+uint64_t eio_server_now_ms(const eio_server *srv);
+
 /* --- Shared messages: encoded once, sent to many --- */
 eio_message *eio_message_new(const void *data, size_t len, int binary); /* 1 reference */
 eio_message *eio_message_ref(eio_message *m);
