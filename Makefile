@@ -11,7 +11,7 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wmissing-prot
             -Wno-unused-parameter -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread -I. -MMD -MP $(WARN)
-LDLIBS   := -lcivetweb -lcjson -lssl -lcrypto -lpthread
+LDLIBS   := -lcivetweb -lhiredis -lmsgpackc -lcjson -lssl -lcrypto -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -20,6 +20,7 @@ endif
 ENGINEIO_SRC := $(wildcard engineio/*.c)
 SOCKETIO_SRC := $(wildcard socketio/*.c)
 SERVER_SRC   := $(wildcard server/*.c)
+CLUSTER_SRC  := $(wildcard cluster/*.c)
 EXAMPLES     := $(notdir $(patsubst %/,%,$(wildcard examples/*/)))
 UNIT_SRC     := $(wildcard test/unit/test_*.c)
 FUZZ_SRC     := $(wildcard test/fuzz/fuzz_*.c)
@@ -29,7 +30,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_ENGINEIO := $(BUILD)/libengineio.a
 LIB_SOCKETIO := $(BUILD)/libsocketio.a
 LIB_SERVER   := $(BUILD)/libsrv.a
-LIBS_ALL     := $(LIB_SERVER) $(if $(SOCKETIO_SRC),$(LIB_SOCKETIO)) $(LIB_ENGINEIO)
+LIB_CLUSTER  := $(BUILD)/libcluster.a
+LIBS_ALL     := $(LIB_SERVER) $(if $(CLUSTER_SRC),$(LIB_CLUSTER)) $(if $(SOCKETIO_SRC),$(LIB_SOCKETIO)) $(LIB_ENGINEIO)
 
 EXAMPLE_BINS := $(addprefix $(BUILD)/,$(EXAMPLES))
 UNIT_BINS    := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
@@ -54,6 +56,9 @@ $(LIB_SOCKETIO): $(call obj,$(SOCKETIO_SRC))
 $(LIB_SERVER): $(call obj,$(SERVER_SRC))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
+$(LIB_CLUSTER): $(call obj,$(CLUSTER_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
 
 .SECONDEXPANSION:
 EXAMPLES_COMMON := $(call obj,$(wildcard examples/*.c))
@@ -73,14 +78,14 @@ $(UNIT_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIBS_ALL)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread -fsanitize=fuzzer,address,undefined
 build/fuzz/%: test/fuzz/%.c $(ENGINEIO_SRC) $(SOCKETIO_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) -lcjson -lssl -lcrypto
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) -lmsgpackc -lcjson -lssl -lcrypto
 fuzz: $(FUZZ_BINS)
 
 # Installs what is missing: Debian packages (as root, with apt-get) and the
 # npm packages of the web client and the tests. Does nothing when everything
 # is there.
-DEB_BUILD := build-essential libcivetweb-dev libcjson-dev libssl-dev
-DEB_TEST  := clang libclang-rt-14-dev clang-format chromium python3-venv openssl
+DEB_BUILD := build-essential libcivetweb-dev libcjson-dev libssl-dev libhiredis-dev libmsgpack-dev
+DEB_TEST  := clang libclang-rt-14-dev clang-format chromium python3-venv openssl redis-server
 define apt_install
 	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \

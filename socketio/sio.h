@@ -46,6 +46,7 @@ typedef struct sio_args sio_args;
 typedef struct sio_ack sio_ack;
 typedef struct sio_next sio_next;
 typedef struct sio_op sio_op;
+struct sio_adapter;
 
 enum {
     SIO_OK = 0,
@@ -53,6 +54,7 @@ enum {
     SIO_ECLOSED = -2,       /* the socket is disconnected */
     SIO_ETIMEOUT = -3,      /* an acknowledgement did not come in time */
     SIO_EDISCONNECTED = -4, /* the socket went away before acknowledging */
+    SIO_EUNAVAILABLE = -5,  /* the other nodes cannot be reached (Redis is down) */
 };
 const char *sio_strerror(int err);
 
@@ -89,6 +91,10 @@ typedef struct sio_options {
     int connect_timeout_ms; /* connectTimeout: 45000 */
     size_t max_attachments; /* binary attachments per packet: 10 */
     int max_json_depth;     /* nesting limit of a packet's JSON: 32 */
+    /* Node's `adapter` option: makes each namespace's adapter (see
+     * sio_adapter.h; cluster/clu.h has the Redis ones). NULL: in memory. */
+    struct sio_adapter *(*adapter)(sio_namespace *nsp, void *ud);
+    void *adapter_ud;
 } sio_options;
 
 void sio_options_default(sio_options *o);
@@ -160,6 +166,14 @@ const sio_handshake *sio_socket_handshake(const sio_socket *s);
 /* socket.data: one user pointer per socket. */
 void sio_socket_set_data(sio_socket *s, void *data);
 void *sio_socket_get_data(const sio_socket *s);
+/* socket.data as JSON: what fetchSockets shows of it, on every node of a
+ * cluster. Takes ownership of data (NULL: none, shown as null). */
+void sio_socket_set_data_json(sio_socket *s, cJSON *data);
+const cJSON *sio_socket_data_json(const sio_socket *s); /* NULL if none */
+/* The socket as other nodes see it: {id, handshake:{headers, time, address,
+ * xdomain, secure, issued, url, query, auth}, rooms:[...], data}. Caller
+ * frees (cJSON_Delete). */
+cJSON *sio_socket_json(const sio_socket *s);
 
 /* socket.on(event, fn): ack is non-NULL when the client asked for an
  * acknowledgement; answer it with sio_ack_send (now or later). */
@@ -237,11 +251,63 @@ int sio_emit(sio_op *op, const char *event, sio_args *args);
 typedef void (*sio_broadcast_ack_fn)(int err, const sio_args *const *responses, size_t n, void *ud);
 int sio_emit_with_ack(sio_op *op, const char *event, sio_args *args, sio_broadcast_ack_fn fn,
                       void *ud);
-/* fetchSockets: fills *out with a malloc'd array of the matching sockets (free
- * it; the sockets stay valid while the lock is held); returns the count. */
+/* fetchSockets on this node only (as with sio_local): fills *out with a
+ * malloc'd array of the matching sockets (free it; the sockets stay valid
+ * while the lock is held); returns the count. */
 size_t sio_fetch_sockets(sio_op *op, sio_socket ***out);
+/* socketsJoin / socketsLeave / disconnectSockets: on every node of the
+ * cluster (this one only with sio_local). */
 void sio_sockets_join(sio_op *op, const char *room);
 void sio_sockets_leave(sio_op *op, const char *room);
 void sio_disconnect_sockets(sio_op *op, int close_conn);
+
+/* ------------------------------------------------------------------ cluster-wide */
+
+/* The callbacks below always run later, from the loop (never inside the call
+ * that starts them), as Node's promises resolve. Requests to other nodes time
+ * out after sio_timeout (default 5000 ms, the Redis adapter's
+ * requestsTimeout) with SIO_ETIMEOUT. */
+
+/* A socket of the cluster, as fetchSockets gives it. The remote operations of
+ * Node's RemoteSocket are the broadcast operators on its id:
+ * socket.join(r) is sio_sockets_join(sio_to(nsp, id), r), socket.emit(...) is
+ * sio_emit(sio_to(nsp, id), ...), socket.disconnect(c) is
+ * sio_disconnect_sockets(sio_to(nsp, id), c). */
+typedef struct sio_remote_socket {
+    const char *id;
+    const cJSON
+        *handshake;     /* {headers, time, address, xdomain, secure, issued, url, query, auth} */
+    const cJSON *rooms; /* array of strings */
+    const cJSON *data;  /* socket.data (sio_socket_set_data_json), null if none */
+    sio_socket *local;  /* the socket if it is on this node and still connected */
+} sio_remote_socket;
+/* The array and what it points to are valid during the call only. */
+typedef void (*sio_fetch_fn)(int err, const sio_remote_socket *sockets, size_t n, void *ud);
+/* fetchSockets over the cluster: this node's matching sockets and the other
+ * nodes'. On SIO_ETIMEOUT only this node's are given. */
+void sio_fetch_sockets_async(sio_op *op, sio_fetch_fn fn, void *ud);
+
+/* adapter.allRooms(): every room of the namespace, over the cluster. */
+typedef void (*sio_rooms_fn)(int err, const char *const *rooms, size_t n, void *ud);
+void sio_all_rooms(sio_namespace *nsp, sio_rooms_fn fn, void *ud);
+/* io.of(nsp).serverCount(): nodes serving the namespace, this one included. */
+void sio_server_count(sio_namespace *nsp, void (*fn)(size_t nodes, void *ud), void *ud);
+
+/* serverSideEmit: an event to the other nodes' handlers (not this node's),
+ * as io.serverSideEmit / io.of(nsp).on(event). */
+typedef struct sio_server_ack sio_server_ack;
+/* ack is non-NULL when the sender waits for an answer: answer it once with
+ * sio_server_ack_send (now or later). */
+typedef void (*sio_server_event_fn)(sio_namespace *nsp, const sio_args *args, sio_server_ack *ack,
+                                    void *ud);
+void sio_on_server_event(sio_namespace *nsp, const char *event, sio_server_event_fn fn, void *ud);
+/* Answers with args (ownership taken; only the first argument travels, as
+ * in Node) and frees ack. */
+void sio_server_ack_send(sio_server_ack *ack, sio_args *args);
+int sio_server_side_emit(sio_namespace *nsp, const char *event, sio_args *args);
+/* serverSideEmitWithAck: fn gets every other node's answer (SIO_ETIMEOUT and
+ * those that came if some did not answer in timeout_ms; < 0: 5000). */
+int sio_server_side_emit_with_ack(sio_namespace *nsp, const char *event, sio_args *args,
+                                  int timeout_ms, sio_broadcast_ack_fn fn, void *ud);
 
 #endif

@@ -297,10 +297,18 @@ static void m_broadcast(sio_adapter *a, const sio_packet *packet, const sio_broa
     sio_adapter_deliver(a, packet, opts);
 }
 
-static size_t m_server_count(sio_adapter *a)
+static void m_rooms(sio_adapter *a, void (*fn)(const char *room, void *ud), void *ud)
+{
+    memory_adapter *m = (memory_adapter *)a;
+    for (size_t i = 0; i < m->cap; i++)
+        for (room *r = m->table[i]; r; r = r->next)
+            fn(r->name, ud);
+}
+
+static void m_server_count(sio_adapter *a, sio_adapter_count_fn fn, void *ud)
 {
     (void)a;
-    return 1;
+    fn(1, ud);
 }
 
 static void m_free(sio_adapter *a)
@@ -317,9 +325,27 @@ static void m_free(sio_adapter *a)
     free(m);
 }
 
+static const sio_adapter_ops memory_ops;
+
+size_t sio_memory_adapter_room_size(sio_adapter *a, const char *name)
+{
+    if (a->ops != &memory_ops)
+        return 0;
+    room *r = room_find((memory_adapter *)a, name);
+    return r ? r->members.len : 0;
+}
+
 static const sio_adapter_ops memory_ops = {
-    m_add_all,  m_del,       m_del_all,      m_has,  m_socket_rooms,
-    m_for_each, m_broadcast, m_server_count, m_free,
+    .add_all = m_add_all,
+    .del = m_del,
+    .del_all = m_del_all,
+    .has = m_has,
+    .socket_rooms = m_socket_rooms,
+    .rooms = m_rooms,
+    .for_each = m_for_each,
+    .broadcast = m_broadcast,
+    .server_count = m_server_count,
+    .free = m_free,
 };
 
 sio_adapter *sio_memory_adapter_new(sio_namespace *nsp)

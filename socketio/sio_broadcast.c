@@ -157,7 +157,7 @@ typedef struct deliver_ctx {
     encoded_msgs enc[2]; /* [0]: protocol v4, [1]: v5 */
     sio_args *view;      /* for onAnyOutgoing listeners, built on first need */
     char *event;
-    struct sio__bc_ack *ack;
+    struct sio_bc_ack *ack;
 } deliver_ctx;
 
 static encoded_msgs *encoding_for(deliver_ctx *d, int protocol)
@@ -201,12 +201,20 @@ static void notify_outgoing(deliver_ctx *d, sio_socket *s)
     }
 }
 
-struct sio__bc_ack {
+struct sio_bc_ack {
+    /* a broadcast started here: the user's callback */
     sio_broadcast_ack_fn fn;
     void *ud;
-    int refs; /* the aggregator's own, plus one per receiver still awaited */
+    /* a broadcast from another node delivered here: answers stream out */
+    void (*on_ack)(const sio_args *args, void *ud);
+    void (*on_done)(void *ud);
+    void *stream_ud;
+    int refs; /* the timer's (or the starter's), one per receiver awaited, adapters' */
     int done;
-    size_t expected;
+    size_t expected;       /* clients that will answer (this node's, and reported) */
+    size_t outstanding;    /* this node's receivers not yet answered or gone */
+    size_t nodes_expected; /* other nodes that will report; SIZE_MAX: not known yet */
+    size_t nodes_reported;
     sio_args **responses;
     size_t n, cap;
     eio_timeout *timer;
@@ -238,6 +246,7 @@ static void deliver_one(sio_socket *s, void *arg)
         s->acks = a;
         d->ack->refs++;
         d->ack->expected++;
+        d->ack->outstanding++;
     }
 }
 
@@ -295,25 +304,42 @@ int sio_emit(sio_op *op, const char *event, sio_args *args)
 
 /* ---------------------------------------------------------------- with acknowledgements */
 
-void sio__bc_ack_release(struct sio__bc_ack *b);
-
-/* Calls the user's callback once. When the answers complete before the
- * timeout, the cancelled timer's reference is dropped here (the caller still
- * holds one of its own, so b stays valid until that is released). */
-static void bc_finish(struct sio__bc_ack *b, int err)
+/* Calls the user's callback (or the stream's done) once. The armed timer
+ * holds the starter's reference: cancelling it drops that reference (never
+ * the last while the caller still holds one of its own). */
+static void bc_finish(struct sio_bc_ack *b, int err)
 {
     if (b->done)
         return;
     b->done = 1;
-    b->fn(err, (const sio_args *const *)b->responses, b->n, b->ud);
+    if (b->fn)
+        b->fn(err, (const sio_args *const *)b->responses, b->n, b->ud);
+    else if (b->on_done)
+        b->on_done(b->stream_ud);
     if (b->timer) {
         eio_clear_timeout(b->io->engine, b->timer);
         b->timer = NULL;
-        b->refs--; /* the timer's share; never the last: the caller holds one */
+        b->refs--;
     }
 }
 
-void sio__bc_ack_release(struct sio__bc_ack *b)
+static void bc_check(struct sio_bc_ack *b)
+{
+    if (b->done)
+        return;
+    if (b->fn && b->nodes_reported == b->nodes_expected && b->n == b->expected)
+        bc_finish(b, SIO_OK);
+    else if (!b->fn && b->outstanding == 0)
+        bc_finish(b, SIO_OK);
+}
+
+sio_bc_ack *sio_bc_ack_ref(sio_bc_ack *b)
+{
+    b->refs++;
+    return b;
+}
+
+void sio_bc_ack_unref(sio_bc_ack *b)
 {
     if (--b->refs > 0)
         return;
@@ -323,26 +349,94 @@ void sio__bc_ack_release(struct sio__bc_ack *b)
     free(b);
 }
 
-void sio__bc_ack_response(struct sio__bc_ack *b, const sio_args *args)
+void sio_bc_ack_expect_nodes(sio_bc_ack *b, size_t nodes)
 {
-    if (!b->done) {
-        if (b->n == b->cap) {
-            b->cap = b->cap ? b->cap * 2 : 8;
-            b->responses = eio_realloc(b->responses, b->cap * sizeof(*b->responses));
-        }
-        b->responses[b->n++] = sio_args_copy(args);
-        if (b->n == b->expected)
-            bc_finish(b, SIO_OK);
+    b->nodes_expected = nodes;
+    bc_check(b);
+}
+
+void sio_bc_ack_node_clients(sio_bc_ack *b, size_t clients)
+{
+    b->nodes_reported++;
+    b->expected += clients;
+    bc_check(b);
+}
+
+void sio_bc_ack_response(sio_bc_ack *b, const sio_args *args)
+{
+    if (b->done)
+        return;
+    if (b->on_ack) {
+        b->on_ack(args, b->stream_ud);
+        return;
     }
-    sio__bc_ack_release(b);
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 8;
+        b->responses = eio_realloc(b->responses, b->cap * sizeof(*b->responses));
+    }
+    b->responses[b->n++] = sio_args_copy(args);
+    bc_check(b);
+}
+
+/* A receiver of this node answered: records it, releases its share. */
+void sio__bc_ack_answer(struct sio_bc_ack *b, const sio_args *args)
+{
+    if (b->outstanding)
+        b->outstanding--;
+    sio_bc_ack_response(b, args);
+    bc_check(b);
+    sio_bc_ack_unref(b);
+}
+
+/* A receiver of this node will not answer (it disconnected). */
+void sio__bc_ack_release(struct sio_bc_ack *b)
+{
+    if (b->outstanding)
+        b->outstanding--;
+    if (!b->fn)
+        bc_check(b);
+    sio_bc_ack_unref(b);
 }
 
 static void bc_timeout(void *arg)
 {
-    struct sio__bc_ack *b = arg;
+    struct sio_bc_ack *b = arg;
     b->timer = NULL;
     bc_finish(b, SIO_ETIMEOUT);
-    sio__bc_ack_release(b); /* the aggregator's own */
+    sio_bc_ack_unref(b); /* the starter's, held by the timer */
+}
+
+static struct sio_bc_ack *bc_new(sio_namespace *nsp)
+{
+    struct sio_bc_ack *b = eio_calloc(1, sizeof(*b));
+    b->refs = 1;
+    b->io = nsp->io;
+    return b;
+}
+
+/* Delivers p (with a fresh ack id) to this node's sockets matching o. */
+static void deliver_acked(sio_namespace *nsp, sio_packet *p, const sio_broadcast_opts *o,
+                          struct sio_bc_ack *b)
+{
+    p->has_id = 1;
+    p->id = nsp->next_ack_id++;
+    deliver_ctx d;
+    memset(&d, 0, sizeof(d));
+    d.packet = p;
+    d.flags = o->flags;
+    d.ack = b;
+    nsp->adapter->ops->for_each(nsp->adapter, o, deliver_one, &d);
+    deliver_ctx_free(&d);
+}
+
+/* Ends the start of b: finished already, or the timer takes the reference. */
+static void bc_arm(struct sio_bc_ack *b, int timeout_ms)
+{
+    bc_check(b);
+    if (b->done)
+        sio_bc_ack_unref(b);
+    else
+        b->timer = eio_set_timeout(b->io->engine, (uint64_t)timeout_ms, bc_timeout, b);
 }
 
 int sio_emit_with_ack(sio_op *op, const char *event, sio_args *args, sio_broadcast_ack_fn fn,
@@ -356,33 +450,40 @@ int sio_emit_with_ack(sio_op *op, const char *event, sio_args *args, sio_broadca
         return SIO_EINVAL;
     }
     sio_namespace *nsp = op->nsp;
-    struct sio__bc_ack *b = eio_calloc(1, sizeof(*b));
+    sio_adapter *ad = nsp->adapter;
+    struct sio_bc_ack *b = bc_new(nsp);
     b->fn = fn;
     b->ud = ud;
-    b->refs = 1;
-    b->io = nsp->io;
     sio_packet p;
     event_packet(nsp, event, args, &p);
-    p.has_id = 1;
-    p.id = nsp->next_ack_id++;
     sio_broadcast_opts o = op_opts(op);
-    deliver_ctx d;
-    memset(&d, 0, sizeof(d));
-    d.packet = &p;
-    d.flags = o.flags;
-    d.ack = b;
-    nsp->adapter->ops->for_each(nsp->adapter, &o, deliver_one, &d);
-    deliver_ctx_free(&d);
-    sio_args_free(args);
     int timeout = op->timeout_ms >= 0 ? op->timeout_ms : 5000;
-    sio_op_free(op);
-    if (b->expected == 0) {
-        bc_finish(b, SIO_OK);
-        sio__bc_ack_release(b);
-        return SIO_OK;
+    deliver_acked(nsp, &p, &o, b);
+    if (ad->ops->broadcast_with_ack_others && !(o.flags & SIO_BC_LOCAL)) {
+        b->nodes_expected = SIZE_MAX;
+        ad->ops->broadcast_with_ack_others(ad, &p, &o, timeout, b);
     }
-    b->timer = eio_set_timeout(nsp->io->engine, (uint64_t)timeout, bc_timeout, b);
+    sio_args_free(args);
+    sio_op_free(op);
+    bc_arm(b, timeout);
     return SIO_OK;
+}
+
+size_t sio_adapter_deliver_with_ack(sio_adapter *a, const sio_packet *packet,
+                                    const sio_broadcast_opts *opts, int timeout_ms,
+                                    void (*on_ack)(const sio_args *args, void *ud),
+                                    void (*done)(void *ud), void *ud)
+{
+    sio_namespace *nsp = a->nsp;
+    struct sio_bc_ack *b = bc_new(nsp);
+    b->on_ack = on_ack;
+    b->on_done = done;
+    b->stream_ud = ud;
+    sio_packet p = *packet;
+    deliver_acked(nsp, &p, opts, b);
+    size_t n = b->expected;
+    bc_arm(b, timeout_ms);
+    return n;
 }
 
 /* ---------------------------------------------------------------- socket sets */
@@ -402,43 +503,56 @@ static void collect_one(sio_socket *s, void *arg)
     c->items[c->n++] = s;
 }
 
-static collect_ctx collect(sio_op *op)
+static collect_ctx collect(sio_adapter *a, const sio_broadcast_opts *o)
 {
     collect_ctx c = {0};
-    sio_broadcast_opts o = op_opts(op);
-    op->nsp->adapter->ops->for_each(op->nsp->adapter, &o, collect_one, &c);
+    a->ops->for_each(a, o, collect_one, &c);
     return c;
 }
 
 size_t sio_fetch_sockets(sio_op *op, sio_socket ***out)
 {
-    collect_ctx c = collect(op);
+    sio_broadcast_opts o = op_opts(op);
+    collect_ctx c = collect(op->nsp->adapter, &o);
     sio_op_free(op);
     *out = c.items;
     return c.n;
 }
 
-void sio_sockets_join(sio_op *op, const char *room)
+cJSON *sio_adapter_local_fetch_sockets(sio_adapter *a, const sio_broadcast_opts *opts)
 {
-    collect_ctx c = collect(op);
+    collect_ctx c = collect(a, opts);
+    cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < c.n; i++)
-        sio_socket_join(c.items[i], room);
+        cJSON_AddItemToArray(arr, sio_socket_json(c.items[i]));
     free(c.items);
-    sio_op_free(op);
+    return arr;
 }
 
-void sio_sockets_leave(sio_op *op, const char *room)
+void sio_adapter_local_add_sockets(sio_adapter *a, const sio_broadcast_opts *opts,
+                                   const char *const *rooms, size_t n)
 {
-    collect_ctx c = collect(op);
+    collect_ctx c = collect(a, opts);
     for (size_t i = 0; i < c.n; i++)
-        sio_socket_leave(c.items[i], room);
+        for (size_t r = 0; r < n; r++)
+            sio_socket_join(c.items[i], rooms[r]);
     free(c.items);
-    sio_op_free(op);
 }
 
-void sio_disconnect_sockets(sio_op *op, int close_conn)
+void sio_adapter_local_del_sockets(sio_adapter *a, const sio_broadcast_opts *opts,
+                                   const char *const *rooms, size_t n)
 {
-    collect_ctx c = collect(op);
+    collect_ctx c = collect(a, opts);
+    for (size_t i = 0; i < c.n; i++)
+        for (size_t r = 0; r < n; r++)
+            sio_socket_leave(c.items[i], rooms[r]);
+    free(c.items);
+}
+
+void sio_adapter_local_disconnect_sockets(sio_adapter *a, const sio_broadcast_opts *opts,
+                                          int close_conn)
+{
+    collect_ctx c = collect(a, opts);
     for (size_t i = 0; i < c.n; i++)
         sio__socket_ref(c.items[i]);
     for (size_t i = 0; i < c.n; i++) {
@@ -446,5 +560,130 @@ void sio_disconnect_sockets(sio_op *op, int close_conn)
         sio__socket_unref(c.items[i]);
     }
     free(c.items);
+}
+
+static int others(const sio_op *op, const void *fn)
+{
+    return fn && !(op->flags & SIO_BC_LOCAL);
+}
+
+void sio_sockets_join(sio_op *op, const char *room)
+{
+    sio_adapter *a = op->nsp->adapter;
+    sio_broadcast_opts o = op_opts(op);
+    if (room) {
+        sio_adapter_local_add_sockets(a, &o, &room, 1);
+        if (others(op, (const void *)a->ops->add_sockets_others))
+            a->ops->add_sockets_others(a, &o, &room, 1);
+    }
+    sio_op_free(op);
+}
+
+void sio_sockets_leave(sio_op *op, const char *room)
+{
+    sio_adapter *a = op->nsp->adapter;
+    sio_broadcast_opts o = op_opts(op);
+    if (room) {
+        sio_adapter_local_del_sockets(a, &o, &room, 1);
+        if (others(op, (const void *)a->ops->del_sockets_others))
+            a->ops->del_sockets_others(a, &o, &room, 1);
+    }
+    sio_op_free(op);
+}
+
+void sio_disconnect_sockets(sio_op *op, int close_conn)
+{
+    sio_adapter *a = op->nsp->adapter;
+    sio_broadcast_opts o = op_opts(op);
+    if (others(op, (const void *)a->ops->disconnect_sockets_others))
+        a->ops->disconnect_sockets_others(a, &o, close_conn);
+    sio_adapter_local_disconnect_sockets(a, &o, close_conn);
+    sio_op_free(op);
+}
+
+/* ---------------------------------------------------------------- fetchSockets, cluster-wide */
+
+typedef struct fetch_req {
+    sio_namespace *nsp;
+    sio_fetch_fn fn;
+    void *ud;
+    cJSON *local; /* this node's sockets as JSON, in order */
+    sio_socket **sockets;
+    size_t n_local;
+    eio_timeout *timer;
+} fetch_req;
+
+/* Builds the remote-socket views over a JSON array (borrowed) and calls fn. */
+static void fetch_finish(fetch_req *r, int err, const cJSON *remote)
+{
+    size_t n =
+        (size_t)cJSON_GetArraySize(r->local) + (remote ? (size_t)cJSON_GetArraySize(remote) : 0);
+    sio_remote_socket *list = eio_calloc(n ? n : 1, sizeof(*list));
+    size_t i = 0;
+    const cJSON *arrays[2] = {r->local, remote};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, arrays[k])
+        {
+            sio_remote_socket *rs = &list[i];
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+            rs->id = cJSON_IsString(id) ? id->valuestring : "";
+            rs->handshake = cJSON_GetObjectItemCaseSensitive(it, "handshake");
+            rs->rooms = cJSON_GetObjectItemCaseSensitive(it, "rooms");
+            rs->data = cJSON_GetObjectItemCaseSensitive(it, "data");
+            /* this node's sockets: still there? (they are held, not kept connected) */
+            rs->local = k == 0 && i < r->n_local && r->sockets[i]->connected ? r->sockets[i] : NULL;
+            i++;
+        }
+    }
+    r->fn(err, list, i, r->ud);
+    free(list);
+}
+
+static void fetch_free(fetch_req *r)
+{
+    for (size_t i = 0; i < r->n_local; i++)
+        sio__socket_unref(r->sockets[i]);
+    sio_json_delete(r->local);
+    free(r->sockets);
+    free(r);
+}
+
+static void fetch_local_only(void *arg)
+{
+    fetch_req *r = arg;
+    fetch_finish(r, SIO_OK, NULL);
+    fetch_free(r);
+}
+
+static void fetch_remote_done(int err, const cJSON *sockets, void *ud)
+{
+    fetch_req *r = ud;
+    fetch_finish(r, err, err == SIO_OK ? sockets : NULL);
+    fetch_free(r);
+}
+
+void sio_fetch_sockets_async(sio_op *op, sio_fetch_fn fn, void *ud)
+{
+    sio_namespace *nsp = op->nsp;
+    sio_adapter *a = nsp->adapter;
+    sio_broadcast_opts o = op_opts(op);
+    fetch_req *r = eio_calloc(1, sizeof(*r));
+    r->nsp = nsp;
+    r->fn = fn;
+    r->ud = ud;
+    collect_ctx c = collect(a, &o);
+    r->sockets = c.items;
+    r->n_local = c.n;
+    r->local = cJSON_CreateArray();
+    for (size_t i = 0; i < c.n; i++) {
+        sio__socket_ref(c.items[i]);
+        cJSON_AddItemToArray(r->local, sio_socket_json(c.items[i]));
+    }
+    int timeout = op->timeout_ms >= 0 ? op->timeout_ms : 5000;
+    if (others(op, (const void *)a->ops->fetch_sockets_others))
+        a->ops->fetch_sockets_others(a, &o, timeout, fetch_remote_done, r);
+    else
+        eio_set_timeout(nsp->io->engine, 0, fetch_local_only, r);
     sio_op_free(op);
 }

@@ -54,7 +54,9 @@ struct sio_namespace {
     sio_socket *sockets;         /* connected sockets (list) */
     size_t n_sockets;
     sio_adapter *adapter;
-    uint64_t next_ack_id; /* for broadcasts with acknowledgements */
+    uint64_t next_ack_id;               /* for broadcasts with acknowledgements */
+    sio__handlers server_events;        /* sio_server_event_fn (serverSideEmit) */
+    struct sio_server_ack *server_acks; /* unanswered, told "none" when the namespace goes */
     sio_namespace *next;
 };
 
@@ -79,7 +81,7 @@ typedef struct sio__pending_ack {
     void *ud;
     eio_timeout *timer;
     sio_socket *socket;
-    struct sio__bc_ack *broadcast; /* set for a broadcast with acknowledgements */
+    struct sio_bc_ack *broadcast; /* set for a broadcast with acknowledgements */
     struct sio__pending_ack *next;
 } sio__pending_ack;
 
@@ -109,6 +111,7 @@ struct sio_socket {
     cJSON *hs_query, *hs_auth;
     char *hs_time, *hs_url;
     void *data;
+    cJSON *data_json;                /* socket.data as JSON (owned) */
     void *adapter_data;              /* the adapter's per-socket state (its rooms) */
     uint64_t mark;                   /* broadcast de-duplication stamp */
     sio_socket *nsp_prev, *nsp_next; /* nsp->sockets */
@@ -152,6 +155,9 @@ void sio__socket_error(sio_socket *s, const char *message, cJSON *data);
 int sio__send_packet(sio__client *c, const sio_packet *p);
 void sio__use_next(sio_next *n, const char *message, cJSON *data);
 
+/* sio_cluster.c */
+void sio__nsp_cluster_free(sio_namespace *nsp);
+
 /* sio_args.c */
 sio_args *sio__args_take(cJSON *array, eio_frame **bins, size_t n_bins);
 /* Builds the packet's data [event, ...args] in place in a->array (undo with
@@ -161,10 +167,10 @@ void sio__args_unprepend(sio_args *a);
 
 /* sio_broadcast.c */
 int sio__reserved_event(const char *event);
-struct sio__bc_ack;
+struct sio_bc_ack;
 /* A receiver answered a broadcast with acknowledgements (releases its share). */
-void sio__bc_ack_response(struct sio__bc_ack *b, const sio_args *args);
+void sio__bc_ack_answer(struct sio_bc_ack *b, const sio_args *args);
 /* A receiver will not answer (it disconnected): releases its share. */
-void sio__bc_ack_release(struct sio__bc_ack *b);
+void sio__bc_ack_release(struct sio_bc_ack *b);
 
 #endif

@@ -34,6 +34,7 @@ const char *sio_strerror(int err)
     case SIO_ECLOSED: return "socket disconnected";
     case SIO_ETIMEOUT: return "operation has timed out";
     case SIO_EDISCONNECTED: return "socket has been disconnected";
+    case SIO_EUNAVAILABLE: return "the other nodes of the cluster cannot be reached";
     default: return "unknown error";
     }
 }
@@ -83,7 +84,9 @@ sio_namespace *sio__nsp_new(sio_server *io, const char *name, sio_namespace *gro
     nsp->io = io;
     nsp->name = eio_strdup(name);
     nsp->group = group;
-    nsp->adapter = sio_memory_adapter_new(nsp);
+    nsp->adapter = io->opts.adapter ? io->opts.adapter(nsp, io->opts.adapter_ud) : NULL;
+    if (!nsp->adapter)
+        nsp->adapter = sio_memory_adapter_new(nsp);
     nsp->next = io->nsps;
     io->nsps = nsp;
     return nsp;
@@ -170,6 +173,7 @@ void sio_use(sio_namespace *nsp, sio_middleware_fn fn, void *ud)
 
 static void nsp_free(sio_namespace *nsp)
 {
+    sio__nsp_cluster_free(nsp);
     if (nsp->adapter)
         nsp->adapter->ops->free(nsp->adapter);
     sio__handlers_free(&nsp->on_connection);
@@ -490,7 +494,9 @@ void sio_server_free(sio_server *io)
     io->closing = 1;
     eio_server_unlock(io->engine);
     eio_server_shutdown(io->engine); /* every session: "server shutting down" */
-    eio_server_free(io->engine);
+    /* The namespaces go while the loop still runs: their adapters may hold
+     * descriptors and timers on it (a Redis connection). */
+    eio_server_lock(io->engine);
     while (io->nsps) {
         sio_namespace *n = io->nsps;
         io->nsps = n->next;
@@ -501,5 +507,7 @@ void sio_server_free(sio_server *io)
         io->groups = n->next;
         nsp_free(n);
     }
+    eio_server_unlock(io->engine);
+    eio_server_free(io->engine);
     free(io);
 }

@@ -59,6 +59,7 @@ static void socket_free(sio_socket *s)
     sio__handlers_free(&s->errors);
     sio_json_delete(s->hs_query);
     sio_json_delete(s->hs_auth);
+    sio_json_delete(s->data_json);
     free(s->hs_time);
     free(s->hs_url);
     free(s->id);
@@ -399,7 +400,7 @@ static void onack(sio_socket *s, sio_packet *p)
     p->attachments = NULL;
     p->attachment_count = p->attachments_received = 0;
     if (a->broadcast) {
-        sio__bc_ack_response(a->broadcast, args);
+        sio__bc_ack_answer(a->broadcast, args);
     } else if (a->fn) {
         a->fn(s, SIO_OK, args, a->ud);
     }
