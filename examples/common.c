@@ -12,13 +12,17 @@
 
 static void usage(const char *name)
 {
-    fprintf(stderr,
-            "usage: %s [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
-            "          [--connect-timeout MS] [--max-payload BYTES]\n"
-            "          [--cors-origin ORIGIN[,ORIGIN...]|*] [--max-clients N]\n"
-            "          [--log-level error|warn|info|debug] [--host ADDR]...\n"
-            "          [--tls-cert FILE --tls-key FILE]\n",
-            name);
+    fprintf(
+        stderr,
+        "usage: %s [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
+        "          [--connect-timeout MS] [--max-payload BYTES]\n"
+        "          [--cors-origin ORIGIN[,ORIGIN...]|*] [--max-clients N]\n"
+        "          [--log-level error|warn|info|debug] [--host ADDR]...\n"
+        "          [--tls-cert FILE --tls-key FILE]\n"
+        "          [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]\n"
+        "           [--adapter-key PREFIX] [--subscription-mode static|dynamic|dynamic-private]\n"
+        "           [--requests-timeout MS] [--publish-on-specific-response-channel]]\n",
+        name);
 }
 
 int example_parse(int argc, char **argv, const char *name, example_opts *o)
@@ -26,6 +30,9 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
     static char cors[4096];
     sio_options_default(&o->sio);
     srv_options_default(&o->srv);
+    clu_options_default(&o->cluster_opts);
+    o->cluster = NULL;
+    const char *adapter = NULL;
     o->srv.path = "/socket.io/";
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
@@ -39,6 +46,12 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         {"host", required_argument, NULL, 'H'},
         {"tls-cert", required_argument, NULL, 'E'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"adapter", required_argument, NULL, 'A'},
+        {"adapter-mode", required_argument, NULL, 'M'},
+        {"adapter-key", required_argument, NULL, 'k'},
+        {"subscription-mode", required_argument, NULL, 'S'},
+        {"requests-timeout", required_argument, NULL, 'R'},
+        {"publish-on-specific-response-channel", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -63,6 +76,28 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         case 'H': srv_add_host(&o->srv, optarg); break;
         case 'E': o->srv.tls_cert = optarg; break;
         case 'K': o->srv.tls_key = optarg; break;
+        case 'A': adapter = optarg; break;
+        case 'M':
+            if (strcmp(optarg, "classic") && strcmp(optarg, "sharded")) {
+                fprintf(stderr, "%s: --adapter-mode is classic or sharded\n", name);
+                return 2;
+            }
+            o->cluster_opts.kind = strcmp(optarg, "sharded") == 0 ? CLU_SHARDED : CLU_CLASSIC;
+            break;
+        case 'k':
+            o->cluster_opts.key = optarg;
+            o->cluster_opts.channel_prefix = optarg;
+            break;
+        case 'S':
+            o->cluster_opts.subscription_mode = clu_subscription_mode(optarg);
+            if (o->cluster_opts.subscription_mode < 0) {
+                fprintf(stderr, "%s: --subscription-mode is static, dynamic or dynamic-private\n",
+                        name);
+                return 2;
+            }
+            break;
+        case 'R': o->cluster_opts.requests_timeout_ms = atoi(optarg); break;
+        case 'P': o->cluster_opts.publish_on_specific_response_channel = 1; break;
         case 'h': usage(name); return 1;
         default: usage(name); return 2;
         }
@@ -70,6 +105,16 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
     o->sio.engine.max_clients = o->srv.max_clients;
     o->sio.engine.log_level = o->srv.log_level;
     o->sio.engine.log = srv_engine_log;
+    if (adapter) {
+        o->cluster_opts.url = adapter;
+        o->cluster = clu_new(&o->cluster_opts);
+        if (!o->cluster) {
+            fprintf(stderr, "%s: --adapter wants a redis://HOST:PORT URL, not %s\n", name, adapter);
+            return 2;
+        }
+        o->sio.adapter = clu_adapter;
+        o->sio.adapter_ud = o->cluster;
+    }
     return 0;
 }
 
@@ -79,6 +124,7 @@ int example_run(const char *name, example_opts *o, sio_server *io)
     if (!http || srv_start(http) != 0) {
         srv_free(http);
         sio_server_free(io);
+        clu_free(o->cluster);
         return 1;
     }
     printf("%s listening on %s://localhost:%d%s\n", name, srv_is_tls(http) ? "https" : "http",
@@ -89,5 +135,6 @@ int example_run(const char *name, example_opts *o, sio_server *io)
     srv_stop(http);
     srv_free(http);
     sio_server_free(io);
+    clu_free(o->cluster);
     return 0;
 }

@@ -1,19 +1,24 @@
 /*
  * Shared command-line handling for the example servers: the flags every
  * server takes (--port, --ping-interval, --ping-timeout, --connect-timeout,
- * --max-payload, --cors-origin, --max-clients, --log-level) and the run loop
+ * --max-payload, --cors-origin, --max-clients, --log-level, --host, --tls-*,
+ * --adapter redis://HOST:PORT with --adapter-mode classic|sharded,
+ * --adapter-key, --subscription-mode, --requests-timeout) and the run loop
  * (start, banner, wait for SIGINT/SIGTERM, clean stop).
  * Threading: main thread only. Ownership: static storage for option strings.
  */
 #ifndef EXAMPLES_COMMON_H
 #define EXAMPLES_COMMON_H
 
+#include "cluster/clu.h"
 #include "server/srv.h"
 #include "socketio/sio.h"
 
 typedef struct example_opts {
     sio_options sio;
     srv_options srv;
+    clu_options cluster_opts;
+    clu_cluster *cluster; /* --adapter redis://...: the Redis adapter (freed by example_run) */
 } example_opts;
 
 /* Parses the common flags into o (after filling defaults, with path

@@ -15,9 +15,14 @@
  * {"response":"Server is up and running."}. The built web client (web/dist)
  * is served at "/", with index.html for the client's own routes.
  *
- * Threading: handlers run with the engine lock held, one at a time, so the
- * user list needs no lock (as in Node).
- * Ownership: the user list owns its entries; they are freed on leave.
+ * With --adapter redis://HOST:PORT it is one node of a cluster (Node chat
+ * nodes on @socket.io/redis-adapter too): who is in a room comes from every
+ * node (fetchSockets with socket.data), and every message reaches everyone.
+ *
+ * Threading: handlers run with the engine lock held, one at a time, so
+ * nothing here needs a lock (as in Node).
+ * Ownership: each user is its socket's data (freed with the socket); a
+ * pending join holds its socket until the room's users are known.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -25,17 +30,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "examples/common.h"
 
-/* The users, in join order (the original's users.js array). */
-typedef struct user {
-    char *id, *name, *room;
-    struct user *next;
-} user;
-
-static user *users;
+/* The users: the original kept them in one process's array (users.js). Here
+ * each user is its socket's data, {name, room, joined}, so that with a
+ * cluster adapter (--adapter redis://...) every node sees every user through
+ * fetchSockets, in join order. */
+/* When a user joined, in microseconds since the epoch (orders the users). */
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)(ts.tv_nsec / 1000);
+}
 
 static char *trim_lower(const char *s)
 {
@@ -51,27 +61,16 @@ static char *trim_lower(const char *s)
     return out;
 }
 
-static user *find_user(const char *id)
+static const char *data_str(const cJSON *data, const char *key)
 {
-    for (user *u = users; u; u = u->next)
-        if (strcmp(u->id, id) == 0)
-            return u;
-    return NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static cJSON *room_users(const char *room)
+static double data_num(const cJSON *data, const char *key)
 {
-    cJSON *list = cJSON_CreateArray();
-    for (user *u = users; u; u = u->next) {
-        if (strcmp(u->room, room) != 0)
-            continue;
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", u->id);
-        cJSON_AddStringToObject(o, "name", u->name);
-        cJSON_AddStringToObject(o, "room", u->room);
-        cJSON_AddItemToArray(list, o);
-    }
-    return list;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
 static sio_args *message(const char *from, const char *text)
@@ -82,11 +81,35 @@ static sio_args *message(const char *from, const char *text)
     return sio_args_add(sio_args_new(), o);
 }
 
-static sio_args *room_data(const char *room)
+static int by_join(const void *x, const void *y)
 {
+    const sio_remote_socket *a = x, *b = y;
+    double ja = data_num(a->data, "joined"), jb = data_num(b->data, "joined");
+    return ja < jb ? -1 : ja > jb ? 1 : strcmp(a->id, b->id);
+}
+
+/* roomData {room, users: [{id, name, room}]} from the room's sockets. */
+static sio_args *room_data(const char *room, const sio_remote_socket *list, size_t n)
+{
+    sio_remote_socket *sorted = malloc((n ? n : 1) * sizeof(*sorted));
+    memcpy(sorted, list, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), by_join);
+    cJSON *users = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        const char *name = data_str(sorted[i].data, "name");
+        const char *r = data_str(sorted[i].data, "room");
+        if (!name || !r || strcmp(r, room) != 0)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", sorted[i].id);
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "room", r);
+        cJSON_AddItemToArray(users, o);
+    }
+    free(sorted);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "room", room);
-    cJSON_AddItemToObject(o, "users", room_users(room));
+    cJSON_AddItemToObject(o, "users", users);
     return sio_args_add(sio_args_new(), o);
 }
 
@@ -96,6 +119,56 @@ static void ack_error(sio_ack *ack, const char *error)
         sio_ack_send(ack, sio_args_add_string(sio_args_new(), error));
 }
 
+/* A join waiting for the room's users (from every node). */
+typedef struct pending_join {
+    sio_socket *socket;
+    sio_ack *ack;
+    char *name, *room;
+} pending_join;
+
+static void joined(int err, const sio_remote_socket *list, size_t n, void *ud)
+{
+    pending_join *j = ud;
+    sio_socket *s = j->socket;
+    if (!sio_socket_connected(s))
+        goto out; /* gone meanwhile (its ack with it) */
+    int taken = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = data_str(list[i].data, "name");
+        const char *room = data_str(list[i].data, "room");
+        taken |= name && room && strcmp(room, j->room) == 0 && strcmp(name, j->name) == 0;
+    }
+    if (taken) {
+        ack_error(j->ack, "Username is taken.");
+        goto out;
+    }
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddStringToObject(data, "name", j->name);
+    cJSON_AddStringToObject(data, "room", j->room);
+    cJSON_AddNumberToObject(data, "joined", now_us());
+    sio_socket_set_data_json(s, data);
+
+    char text[1024];
+    sio_socket_join(s, j->room);
+    snprintf(text, sizeof(text), "%s, welcome to room %s.", j->name, j->room);
+    sio_socket_emit(s, "message", message("admin", text));
+    snprintf(text, sizeof(text), "%s has joined!", j->name);
+    sio_emit(sio_socket_to(s, j->room), "message", message("admin", text));
+    /* The room's users: those fetched, and this one. */
+    sio_remote_socket *all = malloc((n + 1) * sizeof(*all));
+    memcpy(all, list, n * sizeof(*all));
+    all[n] = (sio_remote_socket){sio_socket_id(s), NULL, NULL, sio_socket_data_json(s), s};
+    sio_emit(sio_to(sio_socket_namespace(s), j->room), "roomData", room_data(j->room, all, n + 1));
+    free(all);
+    if (j->ack)
+        sio_ack_send(j->ack, NULL);
+out:
+    sio_socket_unref(s);
+    free(j->name);
+    free(j->room);
+    free(j);
+}
+
 static void on_join(sio_socket *s, const sio_args *args, sio_ack *ack, void *ud)
 {
     const cJSON *o = sio_args_get(args, 0);
@@ -103,69 +176,64 @@ static void on_join(sio_socket *s, const sio_args *args, sio_ack *ack, void *ud)
     const cJSON *jr = cJSON_GetObjectItemCaseSensitive(o, "room");
     char *name = trim_lower(cJSON_IsString(jn) ? jn->valuestring : "");
     char *room = trim_lower(cJSON_IsString(jr) ? jr->valuestring : "");
-    int taken = 0;
-    for (user *u = users; u; u = u->next)
-        taken |= strcmp(u->room, room) == 0 && strcmp(u->name, name) == 0;
-    if (!*name || !*room || taken) {
-        ack_error(ack, !*name || !*room ? "Username and room are required." : "Username is taken.");
+    if (!*name || !*room) {
+        ack_error(ack, "Username and room are required.");
         free(name);
         free(room);
         return;
     }
-    user *u = calloc(1, sizeof(*u));
-    u->id = strdup(sio_socket_id(s));
-    u->name = name;
-    u->room = room;
-    user **tail = &users;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = u;
-
-    char text[1024];
-    sio_socket_join(s, room);
-    snprintf(text, sizeof(text), "%s, welcome to room %s.", name, room);
-    sio_socket_emit(s, "message", message("admin", text));
-    snprintf(text, sizeof(text), "%s has joined!", name);
-    sio_emit(sio_socket_to(s, room), "message", message("admin", text));
-    sio_emit(sio_to(sio_socket_namespace(s), room), "roomData", room_data(room));
-    if (ack)
-        sio_ack_send(ack, NULL);
+    pending_join *j = calloc(1, sizeof(*j));
+    j->socket = s;
+    j->ack = ack;
+    j->name = name;
+    j->room = room;
+    sio_socket_ref(s);
+    sio_fetch_sockets_async(sio_to(sio_socket_namespace(s), room), joined, j);
 }
 
 static void on_send_message(sio_socket *s, const sio_args *args, sio_ack *ack, void *ud)
 {
-    user *u = find_user(sio_socket_id(s));
-    if (u) {
+    const cJSON *data = sio_socket_data_json(s);
+    const char *name = data_str(data, "name"), *room = data_str(data, "room");
+    if (name && room) {
         /* The original sends whatever it was given as the text. */
         const cJSON *text = sio_args_get(args, 0);
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "user", u->name);
+        cJSON_AddStringToObject(o, "user", name);
         cJSON_AddItemToObject(o, "text", text ? cJSON_Duplicate(text, 1) : cJSON_CreateNull());
-        sio_emit(sio_to(sio_socket_namespace(s), u->room), "message",
-                 sio_args_add(sio_args_new(), o));
+        sio_emit(sio_to(sio_socket_namespace(s), room), "message", sio_args_add(sio_args_new(), o));
     }
     if (ack)
         sio_ack_send(ack, NULL);
 }
 
+typedef struct left {
+    sio_namespace *nsp;
+    char *room;
+} left;
+
+static void room_after_leave(int err, const sio_remote_socket *list, size_t n, void *ud)
+{
+    left *l = ud;
+    sio_emit(sio_to(l->nsp, l->room), "roomData", room_data(l->room, list, n));
+    free(l->room);
+    free(l);
+}
+
 static void on_disconnect(sio_socket *s, const char *reason, void *ud)
 {
-    user **pp = &users;
-    while (*pp && strcmp((*pp)->id, sio_socket_id(s)) != 0)
-        pp = &(*pp)->next;
-    user *u = *pp;
-    if (!u)
+    const cJSON *data = sio_socket_data_json(s);
+    const char *name = data_str(data, "name"), *room = data_str(data, "room");
+    if (!name || !room)
         return;
-    *pp = u->next;
     char text[1024];
-    snprintf(text, sizeof(text), "%s has left.", u->name);
+    snprintf(text, sizeof(text), "%s has left.", name);
     sio_namespace *nsp = sio_socket_namespace(s);
-    sio_emit(sio_to(nsp, u->room), "message", message("Admin", text));
-    sio_emit(sio_to(nsp, u->room), "roomData", room_data(u->room));
-    free(u->id);
-    free(u->name);
-    free(u->room);
-    free(u);
+    sio_emit(sio_to(nsp, room), "message", message("Admin", text));
+    left *l = malloc(sizeof(*l));
+    l->nsp = nsp;
+    l->room = strdup(room);
+    sio_fetch_sockets_async(sio_to(nsp, room), room_after_leave, l);
 }
 
 static void on_connection(sio_socket *s, void *ud)
@@ -233,6 +301,7 @@ int main(int argc, char **argv)
     srv_server *http = srv_new(&o.srv, sio_server_engine(io));
     if (!http) {
         sio_server_free(io);
+        clu_free(o.cluster);
         return 1;
     }
     srv_add_route(http, "/health", "application/json; charset=utf-8",
@@ -240,6 +309,7 @@ int main(int argc, char **argv)
     if (srv_start(http) != 0) {
         srv_free(http);
         sio_server_free(io);
+        clu_free(o.cluster);
         return 1;
     }
     printf("chat listening on %s://localhost:%d/ (Socket.IO at %s)\n",
@@ -249,13 +319,6 @@ int main(int argc, char **argv)
     srv_stop(http);
     srv_free(http);
     sio_server_free(io);
-    while (users) {
-        user *u = users;
-        users = u->next;
-        free(u->id);
-        free(u->name);
-        free(u->room);
-        free(u);
-    }
+    clu_free(o.cluster);
     return 0;
 }

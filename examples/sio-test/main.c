@@ -4,9 +4,13 @@
  * must be "secret", else CONNECT_ERROR "unauthorized" {"code":42}) and the
  * dynamic namespaces ^/dyn-[0-9]+$. Every socket answers the events listed
  * in test/e2e (join, leave, rooms, emit-to, server-ask, broadcast-ask,
- * fetch-sockets, sockets-join, sockets-leave, disconnect-sockets,
+ * fetch-sockets, fetch-details, set-data, server-count, all-rooms, sse,
+ * sse-ack, server-events, node, sockets-join, sockets-leave, disconnect-sockets,
  * disconnect-me, handshake, forbidden, any-count, outgoing-count, reasons,
- * bin, bin-emit, echo).
+ * bin, bin-emit, echo). With --adapter redis://... it is one node of a
+ * cluster (NODE_NAME names it in answers); the operations above then span
+ * every node, and server-side events "sse-hello" / "sse-ask" from other
+ * nodes are recorded (server-events) and "sse-ask" is answered.
  *
  * Threading: handlers run with the engine lock held, one at a time.
  * Ownership: per-socket counters are malloc'd at connection and freed at
@@ -182,15 +186,167 @@ static sio_op *room_op(sio_socket *s, const sio_args *a)
     return room ? sio_to(nsp, room) : sio_all(nsp);
 }
 
-static void on_fetch_sockets(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+/* An answer that may come after its socket disconnected. */
+typedef struct later {
+    sio_ack *caller;
+    sio_socket *socket;
+} later;
+
+static later *later_new(sio_socket *s, sio_ack *ack)
 {
-    sio_socket **list;
-    size_t n = sio_fetch_sockets(room_op(s, a), &list);
+    later *l = malloc(sizeof(*l));
+    l->caller = ack;
+    l->socket = s;
+    sio_socket_ref(s);
+    return l;
+}
+
+/* Answers the caller with value (taken) unless its socket went away. */
+static void later_send(later *l, cJSON *value)
+{
+    if (sio_socket_connected(l->socket))
+        ack_json(l->caller, value);
+    else
+        cJSON_Delete(value);
+    sio_socket_unref(l->socket);
+    free(l);
+}
+
+static void fetched_ids(int err, const sio_remote_socket *list, size_t n, void *ud)
+{
     cJSON *ids = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(ids, cJSON_CreateString(sio_socket_id(list[i])));
-    free(list);
-    ack_json(ack, ids);
+        cJSON_AddItemToArray(ids, cJSON_CreateString(list[i].id));
+    later_send(ud, ids);
+}
+
+/* fetchSockets over the cluster: the ids. */
+static void on_fetch_sockets(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    if (ack)
+        sio_fetch_sockets_async(room_op(s, a), fetched_ids, later_new(s, ack));
+}
+
+static void fetched_details(int err, const sio_remote_socket *list, size_t n, void *ud)
+{
+    cJSON *out = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", list[i].id);
+        cJSON_AddItemToObject(o, "rooms", cJSON_Duplicate(list[i].rooms, 1));
+        cJSON_AddItemToObject(o, "data",
+                              list[i].data ? cJSON_Duplicate(list[i].data, 1) : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, "handshake", cJSON_Duplicate(list[i].handshake, 1));
+        cJSON_AddBoolToObject(o, "local", list[i].local != NULL);
+        cJSON_AddItemToArray(out, o);
+    }
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddItemToObject(reply, "err",
+                          err ? cJSON_CreateString(sio_strerror(err)) : cJSON_CreateNull());
+    cJSON_AddItemToObject(reply, "sockets", out);
+    later_send(ud, reply);
+}
+
+/* fetchSockets with every detail: [{id, rooms, data, handshake, local}]. */
+static void on_fetch_details(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    if (ack)
+        sio_fetch_sockets_async(room_op(s, a), fetched_details, later_new(s, ack));
+}
+
+/* socket.data = arg */
+static void on_set_data(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    const cJSON *v = sio_args_get(a, 0);
+    sio_socket_set_data_json(s, v ? cJSON_Duplicate(v, 1) : NULL);
+    ack_json(ack, cJSON_CreateTrue());
+}
+
+static void counted(size_t n, void *ud)
+{
+    later_send(ud, cJSON_CreateNumber((double)n));
+}
+
+static void on_server_count(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    if (ack)
+        sio_server_count(sio_socket_namespace(s), counted, later_new(s, ack));
+}
+
+static void got_rooms(int err, const char *const *rooms, size_t n, void *ud)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(list, cJSON_CreateString(rooms[i]));
+    later_send(ud, list);
+}
+
+static void on_all_rooms(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    if (ack)
+        sio_all_rooms(sio_socket_namespace(s), got_rooms, later_new(s, ack));
+}
+
+/* serverSideEmit(event, ...args) */
+static void on_sse(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    const char *event = str_arg(a, 0);
+    int r = event ? sio_server_side_emit(sio_socket_namespace(s), event, rest(a, 1)) : SIO_EINVAL;
+    ack_json(ack, cJSON_CreateBool(r == SIO_OK));
+}
+
+static void sse_answered(int err, const sio_args *const *responses, size_t n, void *ud)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *first = sio_args_get(responses[i], 0);
+        cJSON_AddItemToArray(list, first ? cJSON_Duplicate(first, 1) : cJSON_CreateNull());
+    }
+    cJSON *reply = cJSON_CreateArray();
+    cJSON_AddItemToArray(reply, err ? cJSON_CreateString("timeout") : cJSON_CreateNull());
+    cJSON_AddItemToArray(reply, list);
+    later_send(ud, reply);
+}
+
+/* serverSideEmitWithAck(event, ...args) with a timeout: [err, responses] */
+static void on_sse_ack(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    const cJSON *t = sio_args_get(a, 0);
+    const char *event = str_arg(a, 1);
+    if (!ack || !event)
+        return;
+    sio_server_side_emit_with_ack(sio_socket_namespace(s), event, rest(a, 2),
+                                  cJSON_IsNumber(t) ? (int)t->valuedouble : 1000, sse_answered,
+                                  later_new(s, ack));
+}
+
+static cJSON *server_events; /* [[event, ...args], ...] received by this node */
+static const char *node_name = "c";
+
+/* Server-side events from other nodes: kept; "sse-ask" is answered with
+ * {node, args}. */
+static void on_server_event(sio_namespace *nsp, const sio_args *a, sio_server_ack *ack, void *ud)
+{
+    const char *event = ud;
+    cJSON *entry = cJSON_Duplicate(sio_args_json(a), 1);
+    cJSON_InsertItemInArray(entry, 0, cJSON_CreateString(event));
+    cJSON_AddItemToArray(server_events, entry);
+    if (ack) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "node", node_name);
+        cJSON_AddItemToObject(o, "args", cJSON_Duplicate(sio_args_json(a), 1));
+        sio_server_ack_send(ack, sio_args_add(sio_args_new(), o));
+    }
+}
+
+static void on_server_events(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    ack_json(ack, cJSON_Duplicate(server_events, 1));
+}
+
+static void on_node(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    ack_json(ack, cJSON_CreateString(node_name));
 }
 
 static void on_sockets_join(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
@@ -349,6 +505,14 @@ static void on_connection(sio_socket *s, void *ud)
     sio_socket_on(s, "server-ask", on_server_ask, NULL);
     sio_socket_on(s, "broadcast-ask", on_broadcast_ask, NULL);
     sio_socket_on(s, "fetch-sockets", on_fetch_sockets, NULL);
+    sio_socket_on(s, "fetch-details", on_fetch_details, NULL);
+    sio_socket_on(s, "set-data", on_set_data, NULL);
+    sio_socket_on(s, "server-count", on_server_count, NULL);
+    sio_socket_on(s, "all-rooms", on_all_rooms, NULL);
+    sio_socket_on(s, "sse", on_sse, NULL);
+    sio_socket_on(s, "sse-ack", on_sse_ack, NULL);
+    sio_socket_on(s, "server-events", on_server_events, NULL);
+    sio_socket_on(s, "node", on_node, NULL);
     sio_socket_on(s, "sockets-join", on_sockets_join, NULL);
     sio_socket_on(s, "sockets-leave", on_sockets_leave, NULL);
     sio_socket_on(s, "disconnect-sockets", on_disconnect_sockets, NULL);
@@ -382,8 +546,18 @@ int main(int argc, char **argv)
     if (r)
         return r == 1 ? 0 : r;
     reasons = cJSON_CreateArray();
+    server_events = cJSON_CreateArray();
+    const char *name = getenv("NODE_NAME");
+    if (name && *name)
+        node_name = name;
     sio_server *io = sio_server_new(&o.sio);
     eio_server_lock(sio_server_engine(io));
+    static const char *const sse_names[] = {"sse-hello", "sse-ask"};
+    for (size_t i = 0; i < 2; i++) {
+        sio_on_server_event(sio_of(io, "/"), sse_names[i], on_server_event, (void *)sse_names[i]);
+        sio_on_server_event(sio_of(io, "/custom"), sse_names[i], on_server_event,
+                            (void *)sse_names[i]);
+    }
     sio_on_connection(sio_of(io, "/"), on_connection, NULL);
     sio_on_connection(sio_of(io, "/custom"), on_connection, NULL);
     sio_namespace *mw = sio_of(io, "/mw");
@@ -393,5 +567,6 @@ int main(int argc, char **argv)
     eio_server_unlock(sio_server_engine(io));
     int status = example_run("sio-test", &o, io);
     cJSON_Delete(reasons);
+    cJSON_Delete(server_events);
     return status;
 }
