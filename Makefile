@@ -121,12 +121,15 @@ test: deps-test
 	@BUILD=build/asan bash test/run.sh
 
 # Every benchmark scenario against this server, the Node reference server and
-# socketioxide; then WSS against Node on https.createServer. The tables go to
-# build/bench-results.txt and build/bench-results-wss.txt (README "Benchmarks").
-bench: deps
+# socketioxide; then WSS against Node on https.createServer; then two C nodes
+# against two Node nodes over one redis-server. The tables go to
+# build/bench-results{,-wss,-cluster}.txt (README "Benchmarks").
+bench:
+	$(call apt_install,$(DEB_BUILD) redis-server)
 	$(MAKE) c
 	bash bench/run.sh
 	bash bench/wss.sh
+	bash bench/cluster.sh
 
 # The chat server with its web client on http://localhost:5000 (PORT to change).
 run: deps

@@ -25,7 +25,9 @@
  *                                  fan-out to N clients for D s; then K of them stop
  *                                  reading for D s more; then they are drained
  *   pollecho C D                   as echo, over HTTP long-polling
- * Common flags: --port P (3000), --host A (127.0.0.1), --tls (every connection
+ * Common flags: --port P (3000), --port2 P2 (a second node of a cluster: the
+ * odd-numbered connections go there, so fanout receivers are split between
+ * two nodes and the broadcaster sits on the first), --host A (127.0.0.1), --tls (every connection
  * speaks TLS: HTTPS / WSS; no certificate verification), --pid PID (server process
  * whose RSS is read from /proc/PID/status), --inflight N (connections opening at
  * once, 256), --timeout S (hard limit of the whole run, 300), --warmup S (1),
@@ -180,6 +182,7 @@ typedef struct conn {
 static struct {
     int epfd;
     struct sockaddr_in addr;
+    int port2; /* --port2: a second server (cluster node) for odd connections */
     const char *host;
     int port;
     int server_pid;
@@ -496,7 +499,10 @@ static int conn_start(conn *c)
     c->state = ST_CONNECTING;
     if (counted(c))
         G.n_connecting++;
-    if (connect(c->fd, (struct sockaddr *)&G.addr, sizeof(G.addr)) < 0 && errno != EINPROGRESS) {
+    struct sockaddr_in addr = G.addr;
+    if (G.port2 && ((size_t)(c - conns) & 1)) /* --port2: odd connections to the second node */
+        addr.sin_port = htons((uint16_t)G.port2);
+    if (connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 && errno != EINPROGRESS) {
         note_error("connect", strerror(errno));
         conn_lost(c, 0);
         return -1;
@@ -1677,6 +1683,7 @@ int main(int argc, char **argv)
     G.slow_rcvbuf = 65536;
     static const struct option lo[] = {
         {"port", required_argument, NULL, 'p'},
+        {"port2", required_argument, NULL, '2'},
         {"host", required_argument, NULL, 'H'},
         {"pid", required_argument, NULL, 'P'},
         {"inflight", required_argument, NULL, 'i'},
@@ -1696,6 +1703,7 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (ch) {
         case 'p': G.port = atoi(optarg); break;
+        case '2': G.port2 = atoi(optarg); break;
         case 'H': G.host = optarg; break;
         case 'P': G.server_pid = atoi(optarg); break;
         case 'i': G.inflight = atoi(optarg); break;

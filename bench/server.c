@@ -6,7 +6,9 @@
  *   broadcast(room, payload, ack) emits "bcast" with payload to room, then acks
  *
  * Flags: --port N (3000), --max-clients N (19500), --max-send-queue BYTES
- * (the engine's per-connection write queue cap, 4 MiB), --log-level LEVEL.
+ * (the engine's per-connection write queue cap, 4 MiB), --log-level LEVEL,
+ * --adapter redis://HOST:PORT [--adapter-mode classic|sharded] (one node of a
+ * cluster: bench/cluster.sh).
  * Prints "bench-server listening on http://localhost:<port>/socket.io/".
  *
  * Threading: handlers run with the engine lock held, one at a time.
@@ -66,7 +68,8 @@ static void on_connection(sio_socket *s, void *ud)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench-server [--port N] [--max-clients N] [--max-send-queue BYTES]\n"
-                    "                    [--log-level error|warn|info|debug]\n");
+                    "                    [--log-level error|warn|info|debug]\n"
+                    "                    [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]]\n");
 }
 
 int main(int argc, char **argv)
@@ -75,6 +78,9 @@ int main(int argc, char **argv)
     example_opts o;
     sio_options_default(&o.sio);
     srv_options_default(&o.srv);
+    clu_options_default(&o.cluster_opts);
+    o.cluster = NULL;
+    const char *adapter = NULL;
     o.srv.path = "/socket.io/";
     o.srv.port = 3000;
     o.srv.max_clients = 19500;
@@ -87,6 +93,8 @@ int main(int argc, char **argv)
         {"host", required_argument, NULL, 'H'},
         {"tls-cert", required_argument, NULL, 'E'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"adapter", required_argument, NULL, 'A'},
+        {"adapter-mode", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -100,6 +108,8 @@ int main(int argc, char **argv)
         case 'H': srv_add_host(&o.srv, optarg); break;
         case 'E': o.srv.tls_cert = optarg; break;
         case 'K': o.srv.tls_key = optarg; break;
+        case 'A': adapter = optarg; break;
+        case 'M': o.cluster_opts.kind = strcmp(optarg, "sharded") == 0 ? CLU_SHARDED : CLU_CLASSIC; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -107,6 +117,15 @@ int main(int argc, char **argv)
     o.sio.engine.max_clients = o.srv.max_clients;
     o.sio.engine.log_level = o.srv.log_level;
     o.sio.engine.log = srv_engine_log;
+    if (adapter) {
+        o.cluster_opts.url = adapter;
+        if (!(o.cluster = clu_new(&o.cluster_opts))) {
+            fprintf(stderr, "bench-server: --adapter wants redis://HOST:PORT\n");
+            return 2;
+        }
+        o.sio.adapter = clu_adapter;
+        o.sio.adapter_ud = o.cluster;
+    }
     sio_server *io = sio_server_new(&o.sio);
     eio_server_lock(sio_server_engine(io));
     g_root = sio_of(io, "/");

@@ -74,6 +74,16 @@ else
     count bench-smoke 1 0 1
 fi
 
+echo "== cluster benchmark smoke run (bench/cluster.sh --smoke: two C nodes over redis-server)"
+if out=$(BUILD=$BUILD timeout 120 bash bench/cluster.sh --smoke 2>&1); then
+    echo "cluster-bench-smoke: ok"
+    count cluster-bench-smoke 0 1 0
+else
+    echo "$out" | tail -20
+    echo "cluster-bench-smoke: FAILED"
+    count cluster-bench-smoke 1 0 1
+fi
+
 echo "== interop (test/interop: python-socketio client against sio-echo and sio-test)"
 if command -v python3 >/dev/null 2>&1; then
     venv=build/interop-venv

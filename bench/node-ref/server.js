@@ -30,6 +30,22 @@ const httpsServer = tlsCert
 const opts = { serveClient: false };
 const io = httpsServer ? new Server(httpsServer, opts) : new Server(opts);
 
+// --adapter redis://HOST:PORT [--adapter-mode classic|sharded]: one node of a
+// cluster (bench/cluster.sh), with @socket.io/redis-adapter as a Node team runs it.
+const adapterUrl = arg("--adapter");
+let ready = Promise.resolve();
+if (adapterUrl) {
+  const { createClient } = require("redis");
+  const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+  const pub = createClient({ url: adapterUrl });
+  const sub = pub.duplicate();
+  ready = Promise.all([pub.connect(), sub.connect()]).then(() => {
+    io.adapter(
+      arg("--adapter-mode") === "sharded" ? createShardedAdapter(pub, sub) : createAdapter(pub, sub),
+    );
+  });
+}
+
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {
     const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
@@ -45,14 +61,16 @@ io.on("connection", (socket) => {
   });
 });
 
-if (httpsServer) {
-  httpsServer.listen(port, () =>
-    console.log(`node-ref listening on https://localhost:${port}/socket.io/`),
-  );
-} else {
-  io.listen(port);
-  console.log(`node-ref listening on http://localhost:${port}/socket.io/`);
-}
+ready.then(() => {
+  if (httpsServer) {
+    httpsServer.listen(port, () =>
+      console.log(`node-ref listening on https://localhost:${port}/socket.io/`),
+    );
+  } else {
+    io.listen(port);
+    console.log(`node-ref listening on http://localhost:${port}/socket.io/`);
+  }
+});
 
 const stop = () => io.close(() => process.exit(0));
 process.on("SIGINT", stop);
