@@ -18,7 +18,7 @@ static void usage(const char *name)
         "          [--connect-timeout MS] [--max-payload BYTES]\n"
         "          [--cors-origin ORIGIN[,ORIGIN...]|*] [--max-clients N]\n"
         "          [--log-level error|warn|info|debug] [--host ADDR]...\n"
-        "          [--tls-cert FILE --tls-key FILE]\n"
+        "          [--tls-cert FILE --tls-key FILE] [--cookie NAME]\n"
         "          [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]\n"
         "           [--adapter-key PREFIX] [--subscription-mode static|dynamic|dynamic-private]\n"
         "           [--requests-timeout MS] [--publish-on-specific-response-channel]]\n",
@@ -46,6 +46,7 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         {"host", required_argument, NULL, 'H'},
         {"tls-cert", required_argument, NULL, 'E'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"cookie", required_argument, NULL, 'o'},
         {"adapter", required_argument, NULL, 'A'},
         {"adapter-mode", required_argument, NULL, 'M'},
         {"adapter-key", required_argument, NULL, 'k'},
@@ -76,6 +77,7 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         case 'H': srv_add_host(&o->srv, optarg); break;
         case 'E': o->srv.tls_cert = optarg; break;
         case 'K': o->srv.tls_key = optarg; break;
+        case 'o': o->sio.engine.cookie = optarg; break;
         case 'A': adapter = optarg; break;
         case 'M':
             if (strcmp(optarg, "classic") && strcmp(optarg, "sharded")) {
