@@ -85,7 +85,7 @@ fuzz: $(FUZZ_BINS)
 # npm packages of the web client and the tests. Does nothing when everything
 # is there.
 DEB_BUILD := build-essential libcivetweb-dev libcjson-dev libssl-dev libhiredis-dev libmsgpack-dev
-DEB_TEST  := clang libclang-rt-14-dev clang-format chromium python3-venv openssl redis-server
+DEB_TEST  := clang libclang-rt-14-dev clang-format chromium python3-venv openssl redis-server haproxy
 define apt_install
 	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
