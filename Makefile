@@ -21,7 +21,7 @@ ENGINEIO_SRC := $(wildcard engineio/*.c)
 SOCKETIO_SRC := $(wildcard socketio/*.c)
 SERVER_SRC   := $(wildcard server/*.c)
 CLUSTER_SRC  := $(wildcard cluster/*.c)
-EXAMPLES     := $(notdir $(patsubst %/,%,$(wildcard examples/*/)))
+EXAMPLES     := $(notdir $(patsubst %/,%,$(dir $(wildcard examples/*/main.c))))
 UNIT_SRC     := $(wildcard test/unit/test_*.c)
 FUZZ_SRC     := $(wildcard test/fuzz/fuzz_*.c)
 

@@ -121,6 +121,9 @@ typedef struct memory_adapter {
     sio_adapter base;
     room **table;
     size_t cap, n_rooms;
+    sio_socket **scratch; /* for_each's matches, reused (a nested call gets its own) */
+    size_t scratch_cap;
+    int scratch_busy;
 } memory_adapter;
 
 typedef struct socket_rooms {
@@ -252,11 +255,35 @@ static void m_socket_rooms(sio_adapter *a, const sio_socket *s,
     fn(((room *)p)->name, ud);
 }
 
+/* The matching sockets are collected first (the marks are only used while
+ * no user code runs), then fn runs for each: a handler that broadcasts from
+ * inside fn (an onAnyOutgoing listener, a nested emit) starts a collection of
+ * its own and cannot disturb this one. Each socket is held during the calls,
+ * and skipped if it disconnected meanwhile. */
 static void m_for_each(sio_adapter *a, const sio_broadcast_opts *opts,
                        void (*fn)(sio_socket *s, void *ud), void *ud)
 {
     memory_adapter *m = (memory_adapter *)a;
     sio_server *io = a->nsp->io;
+    sio_socket **list;
+    size_t n = 0, cap;
+    int own = !m->scratch_busy;
+    if (own) {
+        list = m->scratch;
+        cap = m->scratch_cap;
+        m->scratch_busy = 1;
+    } else {
+        list = NULL;
+        cap = 0;
+    }
+#define ADD(sock)                                                                                  \
+    do {                                                                                           \
+        if (n == cap) {                                                                            \
+            cap = cap ? cap * 2 : 64;                                                              \
+            list = eio_realloc(list, cap * sizeof(*list));                                         \
+        }                                                                                          \
+        list[n++] = (sock);                                                                        \
+    } while (0)
     uint64_t excluded = ++io->mark;
     for (size_t i = 0; i < opts->n_except; i++) {
         room *r = room_find(m, opts->except[i]);
@@ -267,28 +294,42 @@ static void m_for_each(sio_adapter *a, const sio_broadcast_opts *opts,
     }
     uint64_t seen = ++io->mark;
     if (opts->n_rooms == 0) {
-        for (sio_socket *s = a->nsp->sockets, *next; s; s = next) {
-            next = s->nsp_next;
+        for (sio_socket *s = a->nsp->sockets; s; s = s->nsp_next) {
             if (s->mark == excluded || s->mark == seen)
                 continue;
             s->mark = seen;
-            fn(s, ud);
+            ADD(s);
         }
-        return;
+    } else {
+        for (size_t i = 0; i < opts->n_rooms; i++) {
+            room *r = room_find(m, opts->rooms[i]);
+            if (!r)
+                continue;
+            void *p;
+            PSET_EACH(&r->members, p)
+            {
+                sio_socket *s = p;
+                if (s->mark == excluded || s->mark == seen)
+                    continue;
+                s->mark = seen;
+                ADD(s);
+            }
+        }
     }
-    for (size_t i = 0; i < opts->n_rooms; i++) {
-        room *r = room_find(m, opts->rooms[i]);
-        if (!r)
-            continue;
-        void *p;
-        PSET_EACH(&r->members, p)
-        {
-            sio_socket *s = p;
-            if (s->mark == excluded || s->mark == seen)
-                continue;
-            s->mark = seen;
-            fn(s, ud);
-        }
+#undef ADD
+    for (size_t i = 0; i < n; i++)
+        sio__socket_ref(list[i]);
+    for (size_t i = 0; i < n; i++)
+        if (list[i]->connected)
+            fn(list[i], ud);
+    for (size_t i = 0; i < n; i++)
+        sio__socket_unref(list[i]);
+    if (own) {
+        m->scratch = list;
+        m->scratch_cap = cap;
+        m->scratch_busy = 0;
+    } else {
+        free(list);
     }
 }
 
@@ -322,6 +363,7 @@ static void m_free(sio_adapter *a)
             free(r);
         }
     free(m->table);
+    free(m->scratch);
     free(m);
 }
 

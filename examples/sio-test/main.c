@@ -464,6 +464,11 @@ static void count_in(sio_socket *s, const char *event, const sio_args *a, void *
 static void count_out(sio_socket *s, const char *event, const sio_args *a, void *ud)
 {
     ((counters *)sio_socket_get_data(s))->outgoing++;
+    /* A broadcast from inside a broadcast: a socket in room "nester" sends
+     * "inner" to the whole namespace when "outer" goes out to it. */
+    if (strcmp(event, "outer") == 0 && sio_socket_in_room(s, "nester"))
+        sio_emit(sio_all(sio_socket_namespace(s)), "inner",
+                 sio_args_add_string(sio_args_new(), sio_socket_id(s)));
 }
 
 static void on_disconnecting(sio_socket *s, const char *reason, void *ud)

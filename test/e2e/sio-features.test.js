@@ -120,6 +120,31 @@ describe('sio-test features', () => {
     });
   });
 
+  describe('a broadcast from inside a broadcast', () => {
+    // sio-test: a socket in room "nester" broadcasts "inner" to the namespace
+    // (from its onAnyOutgoing listener) when "outer" goes out to it. The outer
+    // broadcast must still reach each of its targets once, and never an
+    // excepted socket, whatever the nested one did meanwhile.
+    it('delivers the outer broadcast exactly once per target, except honoured', T, async () => {
+      const nsp = freshNsp();
+      const [a, b, c, d] = await Promise.all([0, 1, 2, 3].map(() => connectClient(4, server, nsp, { mode: WEBSOCKET })));
+      const got = new Map([a, b, c, d].map((s) => [s, { outer: 0, inner: [] }]));
+      for (const s of [a, b, c, d]) {
+        s.on('outer', () => { got.get(s).outer++; });
+        s.on('inner', (from) => { got.get(s).inner.push(from); });
+      }
+      for (const [s, rooms] of [[a, ['nester', 'r1', 'r2']], [b, ['nester', 'r1', 'r2']], [c, ['r1', 'x']], [d, ['r2']]]) {
+        for (const r of rooms) await ack(s, 'join', r);
+      }
+      await ack(d, 'emit-to', { rooms: ['r1', 'r2'], except: ['x'] }, 'outer');
+      const sentinels = Promise.all([a, b, c, d].map((s) => once(s, 'sentinel')));
+      await ack(d, 'emit-to', {}, 'sentinel');
+      await sentinels;
+      assert.deepEqual([a, b, c, d].map((s) => got.get(s).outer), [1, 1, 0, 1]);
+      for (const s of [a, b, c, d]) assert.deepEqual([...got.get(s).inner].sort(), [a.id, b.id].sort());
+    });
+  });
+
   // ---------------------------------------------------------------- acks from the server
 
   for (const version of VERSIONS) {
