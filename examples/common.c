@@ -18,7 +18,7 @@ static void usage(const char *name)
         "          [--connect-timeout MS] [--max-payload BYTES]\n"
         "          [--cors-origin ORIGIN[,ORIGIN...]|*] [--max-clients N]\n"
         "          [--log-level error|warn|info|debug] [--host ADDR]...\n"
-        "          [--tls-cert FILE --tls-key FILE] [--cookie NAME]\n"
+        "          [--tls-cert FILE --tls-key FILE] [--cookie NAME] [--parser default|msgpack]\n"
         "          [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]\n"
         "           [--adapter-key PREFIX] [--subscription-mode static|dynamic|dynamic-private]\n"
         "           [--requests-timeout MS] [--publish-on-specific-response-channel]]\n",
@@ -47,6 +47,7 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         {"tls-cert", required_argument, NULL, 'E'},
         {"tls-key", required_argument, NULL, 'K'},
         {"cookie", required_argument, NULL, 'o'},
+        {"parser", required_argument, NULL, 'x'},
         {"adapter", required_argument, NULL, 'A'},
         {"adapter-mode", required_argument, NULL, 'M'},
         {"adapter-key", required_argument, NULL, 'k'},
@@ -78,6 +79,14 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         case 'E': o->srv.tls_cert = optarg; break;
         case 'K': o->srv.tls_key = optarg; break;
         case 'o': o->sio.engine.cookie = optarg; break;
+        case 'x':
+            if (strcmp(optarg, "msgpack") == 0) {
+                o->sio.parser = &sio_parser_msgpack;
+            } else if (strcmp(optarg, "default") != 0) {
+                fprintf(stderr, "%s: --parser is default or msgpack\n", name);
+                return 2;
+            }
+            break;
         case 'A': adapter = optarg; break;
         case 'M':
             if (strcmp(optarg, "classic") && strcmp(optarg, "sharded")) {

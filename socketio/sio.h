@@ -95,6 +95,10 @@ typedef struct sio_options {
      * sio_adapter.h; cluster/clu.h has the Redis ones). NULL: in memory. */
     struct sio_adapter *(*adapter)(sio_namespace *nsp, void *ud);
     void *adapter_ud;
+    /* Node's `parser` option: &sio_parser_default (socket.io-parser, NULL
+     * means it) or &sio_parser_msgpack (socket.io-msgpack-parser), from
+     * socketio/sio_packet.h. Every client of the server must use it. */
+    const struct sio_parser *parser;
 } sio_options;
 
 void sio_options_default(sio_options *o);

@@ -155,7 +155,8 @@ typedef struct deliver_ctx {
     const sio_packet *packet;
     unsigned flags;
     encoded_msgs enc[2]; /* [0]: protocol v4, [1]: v5 */
-    sio_args *view;      /* for onAnyOutgoing listeners, built on first need */
+    const sio_parser *parser;
+    sio_args *view; /* for onAnyOutgoing listeners, built on first need */
     char *event;
     struct sio_bc_ack *ack;
 } deliver_ctx;
@@ -167,9 +168,9 @@ static encoded_msgs *encoding_for(deliver_ctx *d, int protocol)
         return m;
     m->done = 1;
     sio_encoded e = SIO_ENCODED_INIT;
-    if (sio_packet_encode(protocol, d->packet, &e) == 0) {
+    if (d->parser->encode(protocol, d->packet, &e) == 0) {
         m->ok = 1;
-        m->text = eio_message_new(e.text.data, e.text.len, 0);
+        m->text = eio_message_new(e.text.data, e.text.len, e.binary);
         m->n_bins = e.attachment_count;
         if (m->n_bins) {
             m->bins = eio_malloc(m->n_bins * sizeof(*m->bins));
@@ -267,6 +268,7 @@ void sio_adapter_deliver(sio_adapter *a, const sio_packet *packet, const sio_bro
     deliver_ctx d;
     memset(&d, 0, sizeof(d));
     d.packet = packet;
+    d.parser = a->nsp->io->parser;
     d.flags = opts->flags;
     a->ops->for_each(a, opts, deliver_one, &d);
     deliver_ctx_free(&d);
@@ -423,6 +425,7 @@ static void deliver_acked(sio_namespace *nsp, sio_packet *p, const sio_broadcast
     deliver_ctx d;
     memset(&d, 0, sizeof(d));
     d.packet = p;
+    d.parser = nsp->io->parser;
     d.flags = o->flags;
     d.ack = b;
     nsp->adapter->ops->for_each(nsp->adapter, o, deliver_one, &d);

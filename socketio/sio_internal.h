@@ -67,9 +67,8 @@ typedef struct sio__client {
     int protocol; /* 4 or 5 */
     int refs;
     int closed;
-    sio_socket *sockets; /* every socket of this client (connecting or connected) */
-    sio_packet partial;  /* a BINARY_* packet waiting for attachments */
-    int reconstructing;
+    sio_socket *sockets;        /* every socket of this client (connecting or connected) */
+    sio_packet_decoder decoder; /* the parser's state (a packet waiting for attachments) */
     eio_timeout *connect_timer;
     struct sio__client *prev, *next;
 } sio__client;
@@ -131,6 +130,7 @@ struct sio_next {
 
 struct sio_server {
     sio_options opts;
+    const sio_parser *parser; /* opts.parser, or the default */
     eio_server *engine;
     sio_namespace *nsps;   /* static and created namespaces */
     sio_namespace *groups; /* dynamic groups */

@@ -39,6 +39,8 @@ const char *sio_packet_strerror(int err)
     case SIO_PACKET_ERR_UNEXPECTED_ATTACHMENT:
         return "got binary data when not reconstructing a packet";
     case SIO_PACKET_ERR_VERSION: return "unsupported protocol version";
+    case SIO_PACKET_ERR_UNEXPECTED_TEXT: return "got plaintext data when reconstructing a packet";
+    case SIO_PACKET_ERR_MSGPACK: return "invalid MessagePack packet";
     default: return "unknown packet error";
     }
 }
@@ -381,6 +383,7 @@ void sio_encoded_free(sio_encoded *e)
     eio_buf_free(&e->text);
     e->attachments = NULL;
     e->attachment_count = e->attachment_cap = 0;
+    e->binary = 0;
 }
 
 typedef struct encode_ctx {

@@ -104,6 +104,8 @@ enum {
     SIO_PACKET_ERR_PLACEHOLDER = -10,           /* malformed or misplaced binary placeholder */
     SIO_PACKET_ERR_UNEXPECTED_ATTACHMENT = -11, /* binary data when none is expected */
     SIO_PACKET_ERR_VERSION = -12,               /* protocol version is not 4 or 5 */
+    SIO_PACKET_ERR_UNEXPECTED_TEXT = -13,       /* text while attachments are awaited */
+    SIO_PACKET_ERR_MSGPACK = -14,               /* msgpack parser: not one MessagePack packet */
 };
 
 const char *sio_packet_strerror(int err);
@@ -182,11 +184,12 @@ typedef struct sio_encoded {
     eio_frame **attachments; /* one reference each; NULL when count == 0 */
     size_t attachment_count;
     size_t attachment_cap;
+    int binary; /* text is one binary message (the msgpack parser), not text */
 } sio_encoded;
 
 #define SIO_ENCODED_INIT                                                                           \
     {                                                                                              \
-        EIO_BUF_INIT, NULL, 0, 0                                                                   \
+        EIO_BUF_INIT, NULL, 0, 0, 0                                                                \
     }
 
 /* Drops the frames' references and frees the memory; back to SIO_ENCODED_INIT. */
@@ -209,5 +212,46 @@ void sio_encoded_free(sio_encoded *e);
  * _RESERVED_EVENT, _PLACEHOLDER, _ACK_ID, _VERSION, _TYPE); e->text is then
  * empty. The data is printed once, straight into e->text. */
 int sio_packet_encode(int version, const sio_packet *p, sio_encoded *e);
+
+/* ------------------------------------------------------------------ parsers */
+
+/* What a connection's decoder keeps between Engine.IO messages: a packet
+ * waiting for its attachments (the default parser). Zero it to start;
+ * sio_packet_decoder_clear frees what it holds. */
+typedef struct sio_packet_decoder {
+    sio_packet partial;
+    int reconstructing;
+} sio_packet_decoder;
+void sio_packet_decoder_clear(sio_packet_decoder *d);
+
+/* A Socket.IO parser, as Node's `parser` option: how packets become
+ * Engine.IO messages and back. Pure (no I/O); any thread, one decoder per
+ * connection. */
+typedef struct sio_parser {
+    const char *name; /* "default", "msgpack" */
+    /* Encodes p (see sio_packet_encode for its rules) into *e. */
+    int (*encode)(int version, const sio_packet *p, sio_encoded *e);
+    /* Feeds one Engine.IO message (binary or text). Returns 1 with a whole
+     * packet in *out (the caller owns it: sio_packet_clear), 0 if more
+     * messages are needed, or a negative SIO_PACKET_ERR_* code (the state is
+     * then cleared; the caller should close the peer, as Node does). */
+    int (*decode)(int version, const uint8_t *data, size_t len, int binary,
+                  const sio_packet_options *opt, sio_packet_decoder *state, sio_packet *out);
+} sio_parser;
+
+/* socket.io-parser: text packets, binary attachments in messages of their own. */
+extern const sio_parser sio_parser_default;
+/* socket.io-msgpack-parser 3.x (notepack): each packet {type, data, nsp, id}
+ * is one binary message, binary values inside it. */
+extern const sio_parser sio_parser_msgpack;
+
+/* The msgpack parser's codec itself (pure): a packet as one MessagePack map;
+ * placeholders in p->data are written as bin from p->attachments. */
+int sio_packet_encode_msgpack(const sio_packet *p, eio_buf *out);
+/* Decodes one MessagePack packet, checked as socket.io-msgpack-parser's
+ * checkPacket does; binary values become placeholders and attachments (the
+ * type is then BINARY_EVENT / BINARY_ACK, as the default parser gives it). */
+int sio_packet_decode_msgpack(const uint8_t *data, size_t len, const sio_packet_options *opt,
+                              sio_packet *out);
 
 #endif

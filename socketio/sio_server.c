@@ -253,7 +253,7 @@ void sio__client_unref(sio__client *c)
 {
     if (--c->refs > 0)
         return;
-    sio_packet_clear(&c->partial);
+    sio_packet_decoder_clear(&c->decoder);
     free(c);
 }
 
@@ -409,35 +409,13 @@ static void on_eio_message(eio_socket *conn, const uint8_t *data, size_t len, in
     if (!c || c->closed)
         return;
     client_ref(c);
-    if (binary) {
-        if (!c->reconstructing) {
-            client_violation(c, "got binary data when not reconstructing a packet", 0);
-        } else {
-            int r = sio_packet_add_attachment(&c->partial, data, len);
-            if (r < 0) {
-                client_violation(c, "bad attachment", r);
-            } else if (r == 1) {
-                sio_packet p = c->partial;
-                memset(&c->partial, 0, sizeof(c->partial));
-                c->reconstructing = 0;
-                client_ondecoded(c, &p);
-            }
-        }
-    } else if (c->reconstructing) {
-        client_violation(c, "got plaintext data when reconstructing a packet", 0);
-    } else {
-        sio_packet p;
-        sio_packet_options po = {io->opts.max_attachments, io->opts.max_json_depth};
-        int r = sio_packet_decode(c->protocol, data, len, &po, &p, NULL);
-        if (r < 0) {
-            client_violation(c, sio_packet_strerror(r), r);
-        } else if (!sio_packet_is_complete(&p)) {
-            c->partial = p;
-            c->reconstructing = 1;
-        } else {
-            client_ondecoded(c, &p);
-        }
-    }
+    sio_packet p;
+    sio_packet_options po = {io->opts.max_attachments, io->opts.max_json_depth};
+    int r = io->parser->decode(c->protocol, data, len, binary, &po, &c->decoder, &p);
+    if (r < 0)
+        client_violation(c, sio_packet_strerror(r), r);
+    else if (r == 1)
+        client_ondecoded(c, &p);
     sio__client_unref(c);
 }
 
@@ -474,6 +452,7 @@ sio_server *sio_server_new(const sio_options *o)
         .on_message = on_eio_message,
         .on_close = on_eio_close,
     };
+    io->parser = io->opts.parser ? io->opts.parser : &sio_parser_default;
     io->engine = eio_server_new(&io->opts.engine, &cb, io);
     eio_server_lock(io->engine);
     sio_of(io, "/");

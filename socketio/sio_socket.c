@@ -24,7 +24,7 @@
 
 static void send_encoded(sio__client *c, const sio_encoded *e)
 {
-    eio_socket_send(c->conn, e->text.data, e->text.len, 0);
+    eio_socket_send(c->conn, e->text.data, e->text.len, e->binary);
     for (size_t i = 0; i < e->attachment_count; i++)
         eio_socket_send(c->conn, e->attachments[i]->data, e->attachments[i]->len, 1);
 }
@@ -34,7 +34,7 @@ int sio__send_packet(sio__client *c, const sio_packet *p)
     if (c->closed || !c->conn)
         return SIO_ECLOSED;
     sio_encoded e = SIO_ENCODED_INIT;
-    int r = sio_packet_encode(c->protocol, p, &e);
+    int r = c->io->parser->encode(c->protocol, p, &e);
     if (r == 0)
         send_encoded(c, &e);
     sio_encoded_free(&e);
