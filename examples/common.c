@@ -19,6 +19,7 @@ static void usage(const char *name)
         "          [--cors-origin ORIGIN[,ORIGIN...]|*] [--max-clients N]\n"
         "          [--log-level error|warn|info|debug] [--host ADDR]...\n"
         "          [--tls-cert FILE --tls-key FILE] [--cookie NAME] [--parser default|msgpack]\n"
+        "          [--recovery[=MAX_DISCONNECTION_MS]]\n"
         "          [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]\n"
         "           [--adapter-key PREFIX] [--subscription-mode static|dynamic|dynamic-private]\n"
         "           [--requests-timeout MS] [--publish-on-specific-response-channel]]\n",
@@ -48,6 +49,7 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         {"tls-key", required_argument, NULL, 'K'},
         {"cookie", required_argument, NULL, 'o'},
         {"parser", required_argument, NULL, 'x'},
+        {"recovery", optional_argument, NULL, 'r'},
         {"adapter", required_argument, NULL, 'A'},
         {"adapter-mode", required_argument, NULL, 'M'},
         {"adapter-key", required_argument, NULL, 'k'},
@@ -79,6 +81,11 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         case 'E': o->srv.tls_cert = optarg; break;
         case 'K': o->srv.tls_key = optarg; break;
         case 'o': o->sio.engine.cookie = optarg; break;
+        case 'r': /* --recovery[=MAX_DISCONNECTION_MS] */
+            o->sio.recovery.enabled = 1;
+            if (optarg)
+                o->sio.recovery.max_disconnection_duration_ms = atoi(optarg);
+            break;
         case 'x':
             if (strcmp(optarg, "msgpack") == 0) {
                 o->sio.parser = &sio_parser_msgpack;

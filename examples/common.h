@@ -3,7 +3,8 @@
  * server takes (--port, --ping-interval, --ping-timeout, --connect-timeout,
  * --max-payload, --cors-origin, --max-clients, --log-level, --host, --tls-*,
  * --cookie NAME (Node's `cookie` option: the session id in a cookie),
- * --parser default|msgpack (Node's `parser` option),
+ * --parser default|msgpack (Node's `parser` option), --recovery[=MS]
+ * (connectionStateRecovery),
  * --adapter redis://HOST:PORT with --adapter-mode classic|sharded,
  * --adapter-key, --subscription-mode, --requests-timeout) and the run loop
  * (start, banner, wait for SIGINT/SIGTERM, clean stop).

@@ -99,6 +99,16 @@ typedef struct sio_options {
      * means it) or &sio_parser_msgpack (socket.io-msgpack-parser), from
      * socketio/sio_packet.h. Every client of the server must use it. */
     const struct sio_parser *parser;
+    /* Node's connectionStateRecovery (off by default, as in Node; only with
+     * the in-memory adapter): a client that lost its connection comes back
+     * within max_disconnection_duration_ms with its id, rooms, socket.data and
+     * the events it missed. */
+    struct {
+        int enabled;                       /* 0 */
+        int max_disconnection_duration_ms; /* 120000 */
+        int skip_middlewares;              /* 1: a recovered socket skips nsp.use */
+        size_t max_stored_packets;         /* events kept for it, the oldest dropped first: 10000 */
+    } recovery;
 } sio_options;
 
 void sio_options_default(sio_options *o);
@@ -166,6 +176,12 @@ typedef struct sio_handshake {
     int xdomain;                /* an Origin header was sent */
 } sio_handshake;
 const sio_handshake *sio_socket_handshake(const sio_socket *s);
+
+/* socket.recovered: 1 if connection state recovery gave this socket back
+ * its id, rooms, data and missed events (sio_options.recovery). */
+int sio_socket_recovered(const sio_socket *s);
+/* The private id of connection state recovery (NULL when it is off). */
+const char *sio_socket_pid(const sio_socket *s);
 
 /* socket.data: one user pointer per socket. */
 void sio_socket_set_data(sio_socket *s, void *data);

@@ -122,6 +122,8 @@ sio_adapter *sio_memory_adapter_new(sio_namespace *nsp);
 /* How many sockets of this node are in room (0: the room does not exist),
  * for an adapter made by sio_memory_adapter_new (else 0). O(1). */
 size_t sio_memory_adapter_room_size(sio_adapter *memory, const char *room);
+/* 1 if a is an in-memory adapter (made by sio_memory_adapter_new). */
+int sio_memory_adapter_is(const sio_adapter *a);
 
 /* ------------------------------------------------ this node's part of an operation */
 

@@ -369,6 +369,11 @@ static void m_free(sio_adapter *a)
 
 static const sio_adapter_ops memory_ops;
 
+int sio_memory_adapter_is(const sio_adapter *a)
+{
+    return a && a->ops == &memory_ops;
+}
+
 size_t sio_memory_adapter_room_size(sio_adapter *a, const char *name)
 {
     if (a->ops != &memory_ops)

@@ -296,8 +296,14 @@ int sio_emit(sio_op *op, const char *event, sio_args *args)
         return SIO_EINVAL;
     }
     sio_packet p;
-    event_packet(op->nsp, event, args, &p);
     sio_broadcast_opts o = op_opts(op);
+    if (op->nsp->io->opts.recovery.enabled && !(o.flags & SIO_BC_VOLATILE)) {
+        /* recovery: the event gets an offset as its last argument and is kept */
+        sio__args_prepend_event(args, event);
+        sio__recovery_store(op->nsp, args, &o);
+        sio__args_unprepend(args);
+    }
+    event_packet(op->nsp, event, args, &p);
     op->nsp->adapter->ops->broadcast(op->nsp->adapter, &p, &o);
     sio_args_free(args);
     sio_op_free(op);

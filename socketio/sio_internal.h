@@ -57,6 +57,8 @@ struct sio_namespace {
     uint64_t next_ack_id;               /* for broadcasts with acknowledgements */
     sio__handlers server_events;        /* sio_server_event_fn (serverSideEmit) */
     struct sio_server_ack *server_acks; /* unanswered, told "none" when the namespace goes */
+    struct sio__recovery *recovery;     /* connection state recovery's store (sio_recovery.c) */
+    int recovery_warned;
     sio_namespace *next;
 };
 
@@ -110,7 +112,11 @@ struct sio_socket {
     cJSON *hs_query, *hs_auth;
     char *hs_time, *hs_url;
     void *data;
-    cJSON *data_json;                /* socket.data as JSON (owned) */
+    cJSON *data_json; /* socket.data as JSON (owned) */
+    char *pid;        /* connection state recovery's private id */
+    int recovered;
+    char **restore_rooms; /* a recovered socket's rooms, joined when it connects */
+    size_t n_restore_rooms;
     void *adapter_data;              /* the adapter's per-socket state (its rooms) */
     uint64_t mark;                   /* broadcast de-duplication stamp */
     sio_socket *nsp_prev, *nsp_next; /* nsp->sockets */
@@ -154,6 +160,20 @@ void sio__socket_onconnect(sio_socket *s);
 void sio__socket_error(sio_socket *s, const char *message, cJSON *data);
 int sio__send_packet(sio__client *c, const sio_packet *p);
 void sio__use_next(sio_next *n, const char *message, cJSON *data);
+
+/* sio_recovery.c */
+struct sio__recovery;
+/* The namespace's store, made on first need; NULL when recovery is off or
+ * the adapter keeps no packets (said once). */
+struct sio__recovery *sio__recovery_get(sio_namespace *nsp);
+void sio__recovery_free(sio_namespace *nsp);
+/* Appends an offset to args and keeps a copy, for sockets matching o. */
+void sio__recovery_store(sio_namespace *nsp, sio_args *args, const sio_broadcast_opts *o);
+/* Keeps s's session (its reason is one Node keeps). */
+void sio__recovery_persist(sio_socket *s);
+/* Gives s the session of pid if it can be recovered from offset: its id,
+ * rooms, data; writes the missed events. Returns 1 if recovered. */
+int sio__recovery_restore(sio_socket *s, const char *pid, const char *offset);
 
 /* sio_cluster.c */
 void sio__nsp_cluster_free(sio_namespace *nsp);

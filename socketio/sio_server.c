@@ -24,6 +24,9 @@ void sio_options_default(sio_options *o)
     o->connect_timeout_ms = 45000;
     o->max_attachments = 10;
     o->max_json_depth = 32;
+    o->recovery.max_disconnection_duration_ms = 120000;
+    o->recovery.skip_middlewares = 1;
+    o->recovery.max_stored_packets = 10000;
 }
 
 const char *sio_strerror(int err)
@@ -173,6 +176,7 @@ void sio_use(sio_namespace *nsp, sio_middleware_fn fn, void *ud)
 
 static void nsp_free(sio_namespace *nsp)
 {
+    sio__recovery_free(nsp);
     sio__nsp_cluster_free(nsp);
     if (nsp->adapter)
         nsp->adapter->ops->free(nsp->adapter);
@@ -292,8 +296,18 @@ static void client_connect(sio__client *c, const char *name, cJSON *auth, const 
     }
     sio_socket *s = sio__socket_new(c, nsp, auth, query);
     sio__socket_ref(s); /* held by the middleware chain */
+    /* Connection state recovery: {pid, offset} in the CONNECT payload. */
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(s->hs_auth, "pid");
+    const cJSON *offset = cJSON_GetObjectItemCaseSensitive(s->hs_auth, "offset");
+    if (io->opts.recovery.enabled && c->protocol >= 5 && cJSON_IsString(pid) &&
+        cJSON_IsString(offset))
+        sio__recovery_restore(s, pid->valuestring, offset->valuestring);
     sio_next *n = eio_calloc(1, sizeof(*n));
     n->socket = s;
+    if (s->recovered && io->opts.recovery.skip_middlewares) {
+        connect_finish(n, NULL, NULL);
+        return;
+    }
     connect_run(n);
 }
 

@@ -60,6 +60,10 @@ static void socket_free(sio_socket *s)
     sio_json_delete(s->hs_query);
     sio_json_delete(s->hs_auth);
     sio_json_delete(s->data_json);
+    free(s->pid);
+    for (size_t i = 0; i < s->n_restore_rooms; i++)
+        free(s->restore_rooms[i]);
+    free(s->restore_rooms);
     free(s->hs_time);
     free(s->hs_url);
     free(s->id);
@@ -158,6 +162,11 @@ sio_socket *sio__socket_new(sio__client *c, sio_namespace *nsp, cJSON *auth, con
     s->handshake.url = s->hs_url;
     s->handshake.secure = r->secure;
     s->handshake.xdomain = eio_request_header(r, "Origin") != NULL;
+    if (c->io->opts.recovery.enabled) {
+        char pid[21];
+        eio_generate_id(pid);
+        s->pid = eio_strdup(pid);
+    }
     s->client_next = c->sockets;
     c->sockets = s;
     return s;
@@ -188,6 +197,9 @@ void sio__socket_onconnect(sio_socket *s)
     nsp->n_sockets++;
     const char *own = s->id;
     nsp->adapter->ops->add_all(nsp->adapter, s, &own, 1);
+    if (s->n_restore_rooms) /* recovered: its rooms again */
+        nsp->adapter->ops->add_all(nsp->adapter, s, (const char *const *)s->restore_rooms,
+                                   s->n_restore_rooms);
     eio_clear_timeout(c->io->engine, c->connect_timer);
     c->connect_timer = NULL;
     sio_packet p = SIO_PACKET_INIT;
@@ -196,6 +208,8 @@ void sio__socket_onconnect(sio_socket *s)
     if (c->protocol >= 5) {
         p.data = cJSON_CreateObject();
         cJSON_AddItemToObject(p.data, "sid", sio_json_create_string(s->id, strlen(s->id)));
+        if (s->pid)
+            cJSON_AddItemToObject(p.data, "pid", sio_json_create_string(s->pid, strlen(s->pid)));
     }
     sio__send_packet(c, &p);
     sio_json_delete(p.data);
@@ -252,6 +266,14 @@ void sio__socket_onclose(sio_socket *s, const char *reason)
     if (was_connected)
         fire_reason(s, &s->disconnecting, reason);
     sio_namespace *nsp = s->nsp;
+    /* Node's RECOVERABLE_DISCONNECT_REASONS: the session is kept. */
+    static const char *const recoverable[] = {"transport error",      "transport close",
+                                              "forced close",         "ping timeout",
+                                              "server shutting down", "forced server close"};
+    if (was_connected && s->pid && !s->client->io->closing)
+        for (size_t i = 0; i < sizeof(recoverable) / sizeof(*recoverable); i++)
+            if (strcmp(reason, recoverable[i]) == 0)
+                sio__recovery_persist(s);
     if (was_connected) {
         nsp->adapter->ops->del_all(nsp->adapter, s);
         if (s->nsp_prev)
@@ -564,6 +586,11 @@ static int emit(sio_socket *s, const char *event, sio_args *args, int timeout_ms
     }
     notify_outgoing(s, event, args);
     sio__args_prepend_event(args, event);
+    if (!fn && s->pid) { /* recovery: as Node, through the store, to the socket's own room */
+        const char *own = s->id;
+        sio_broadcast_opts o = {&own, 1, NULL, 0, 0};
+        sio__recovery_store(s->nsp, args, &o);
+    }
     sio_packet p = SIO_PACKET_INIT;
     p.type = SIO_PACKET_EVENT;
     p.nsp = s->nsp->name;

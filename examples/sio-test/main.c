@@ -344,6 +344,20 @@ static void on_server_events(sio_socket *s, const sio_args *a, sio_ack *ack, voi
     ack_json(ack, cJSON_Duplicate(server_events, 1));
 }
 
+/* {recovered, pid, id, rooms, data}: what connection state recovery gave back */
+static void on_recovery(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "recovered", sio_socket_recovered(s));
+    cJSON_AddItemToObject(
+        o, "pid", sio_socket_pid(s) ? cJSON_CreateString(sio_socket_pid(s)) : cJSON_CreateNull());
+    cJSON_AddStringToObject(o, "id", sio_socket_id(s));
+    cJSON_AddItemToObject(o, "rooms", rooms_of(s));
+    const cJSON *d = sio_socket_data_json(s);
+    cJSON_AddItemToObject(o, "data", d ? cJSON_Duplicate(d, 1) : cJSON_CreateNull());
+    ack_json(ack, o);
+}
+
 static void on_node(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
 {
     ack_json(ack, cJSON_CreateString(node_name));
@@ -518,6 +532,7 @@ static void on_connection(sio_socket *s, void *ud)
     sio_socket_on(s, "sse-ack", on_sse_ack, NULL);
     sio_socket_on(s, "server-events", on_server_events, NULL);
     sio_socket_on(s, "node", on_node, NULL);
+    sio_socket_on(s, "recovery", on_recovery, NULL);
     sio_socket_on(s, "sockets-join", on_sockets_join, NULL);
     sio_socket_on(s, "sockets-leave", on_sockets_leave, NULL);
     sio_socket_on(s, "disconnect-sockets", on_disconnect_sockets, NULL);
