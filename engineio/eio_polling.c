@@ -509,10 +509,10 @@ static void serve_upgrade(eio__conn *c, const query_params *q)
                            "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
     eio_buf_append_str(&h, accept);
     eio_buf_append_str(&h, "\r\n");
-    if (!q->has_sid) {
+    /* No cookie here: Node's engine.io sets it from the polling transport's
+     * "headers" event only, so a session opened over WebSocket gets none. */
+    if (!q->has_sid)
         eio__gen_sid(new_sid);
-        cookie_header(srv, new_sid, &h);
-    }
     eio_buf_append_str(&h, "\r\n");
     eio_frame *f = eio_frame_from(h.data, h.len);
     eio_buf_free(&h);
