@@ -237,7 +237,13 @@ typedef struct str_list {
     size_t n;
 } str_list;
 
-static str_list str_list_of(const cJSON *arr)
+/* A room no socket of this node can be in: Node lets rooms be any value
+ * (io.to(5)), and a C socket's rooms are strings, so a room that is not a
+ * string matches nobody here (it must not be dropped: an empty list means
+ * every socket). */
+static const char not_a_string_room[] = "\x01(a room that is not a string)";
+
+static str_list str_list_of_rooms(const cJSON *arr, int keep_others)
 {
     str_list l = {0};
     int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
@@ -245,8 +251,19 @@ static str_list str_list_of(const cJSON *arr)
         return l;
     l.items = eio_malloc((size_t)n * sizeof(*l.items));
     const cJSON *it;
-    cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it)) l.items[l.n++] = it->valuestring;
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (cJSON_IsString(it))
+            l.items[l.n++] = it->valuestring;
+        else if (keep_others)
+            l.items[l.n++] = not_a_string_room;
+    }
     return l;
+}
+
+static str_list str_list_of(const cJSON *arr)
+{
+    return str_list_of_rooms(arr, 0);
 }
 
 /* Broadcast options from a message's opts, borrowing its strings. */
@@ -255,10 +272,19 @@ typedef struct parsed_opts {
     sio_broadcast_opts o;
 } parsed_opts;
 
+/* opts.rooms / opts.except that are there but not arrays: Node's new Set()
+ * would throw or split a string into letters; such a message is dropped. */
+static int opts_ok(const cJSON *j)
+{
+    const cJSON *r = sio_json_get(j, "rooms"), *e = sio_json_get(j, "except");
+    return (!r || cJSON_IsNull(r) || cJSON_IsArray(r)) &&
+           (!e || cJSON_IsNull(e) || cJSON_IsArray(e));
+}
+
 static void parse_opts(const cJSON *j, parsed_opts *p)
 {
     memset(p, 0, sizeof(*p));
-    p->rooms = str_list_of(sio_json_get(j, "rooms"));
+    p->rooms = str_list_of_rooms(sio_json_get(j, "rooms"), 1);
     p->except = str_list_of(sio_json_get(j, "except"));
     const cJSON *flags = sio_json_get(j, "flags");
     p->o.rooms = p->rooms.items;
@@ -955,6 +981,10 @@ static void deliver_packet(nsp_adapter *a, const char *channel, cJSON *packet, c
         drop(a->c, channel, "the packet is not an EVENT [name, ...args]");
         return;
     }
+    if (!opts_ok(opts)) {
+        drop(a->c, channel, "opts.rooms or opts.except is not an array");
+        return;
+    }
     parsed_opts po;
     parse_opts(opts, &po);
     sio_packet p = SIO_PACKET_INIT;
@@ -986,10 +1016,14 @@ static void on_classic_broadcast(nsp_adapter *a, const char *channel, const redi
     }
     if (cJSON_IsString(uid) && strcmp(uid->valuestring, a->uid) == 0)
         goto out; /* our own */
+    /* Node: a packet without nsp is "/"'s; another namespace's is ignored. */
     const cJSON *nsp = sio_json_get(packet, "nsp");
     const char *name = sio_namespace_name(a->base.nsp);
-    if (nsp && !cJSON_IsNull(nsp) && (!cJSON_IsString(nsp) || strcmp(nsp->valuestring, name) != 0))
-        goto out; /* another namespace's (Node ignores it too) */
+    const char *pnsp = !nsp || cJSON_IsNull(nsp) ? "/"
+                       : cJSON_IsString(nsp)     ? nsp->valuestring
+                                                 : NULL;
+    if (!pnsp || strcmp(pnsp, name) != 0)
+        goto out;
     deliver_packet(a, channel, packet, opts, &f);
 out:
     sio_json_delete(msg);
@@ -1095,6 +1129,10 @@ static void handle_request(nsp_adapter *a, const char *channel, int t, cJSON *bo
     const cJSON *rid = sio_json_get(body, "requestId");
     int has_rid = cJSON_IsString(rid);
     const cJSON *jopts = sio_json_get(body, "opts");
+    if (!opts_ok(jopts)) {
+        drop(c, channel, "opts.rooms or opts.except is not an array");
+        return;
+    }
     parsed_opts po;
     parse_opts(jopts, &po);
     requester q = requester_of(a, sender);
@@ -1102,7 +1140,7 @@ static void handle_request(nsp_adapter *a, const char *channel, int t, cJSON *bo
     case L_SOCKETS: {
         if (!has_rid)
             break;
-        str_list rooms = str_list_of(sio_json_get(body, "rooms"));
+        str_list rooms = str_list_of_rooms(sio_json_get(body, "rooms"), 1);
         sio_broadcast_opts o = {rooms.items, rooms.n, NULL, 0, 0};
         cJSON *list = sio_adapter_local_fetch_sockets(&a->base, &o);
         cJSON *ids = cJSON_CreateArray();

@@ -267,10 +267,11 @@ static void became_ready(clu_redis *r)
     r->backoff_ms = 0;
     if (r->outage) {
         uint64_t ms = eio_server_now_ms(r->srv) - r->outage_since;
-        logf_(r, r->ever_connected ? EIO_LOG_WARN : EIO_LOG_INFO,
-              "redis %s %s:%d: connected%s after %llu ms", r->name, r->url.host, r->url.port,
-              r->ever_connected ? " again" : "", (unsigned long long)ms);
+        logf_(r, EIO_LOG_WARN, "redis %s %s:%d: connected%s after %llu ms of outage", r->name,
+              r->url.host, r->url.port, r->ever_connected ? " again" : "", (unsigned long long)ms);
         r->outage = 0;
+    } else if (!r->ever_connected) {
+        logf_(r, EIO_LOG_INFO, "redis %s %s:%d: connected", r->name, r->url.host, r->url.port);
     }
     r->ever_connected = 1;
     /* AUTH and SELECT go first; the subscriber's replies to them reach
@@ -430,8 +431,6 @@ clu_redis *clu_redis_new(eio_server *srv, const clu_redis_url *url, const char *
     r->log = log;
     r->log_ud = log_ud;
     r->fd = -1;
-    r->outage = 1; /* until the first connection: logged as "connected" */
-    r->outage_since = eio_server_now_ms(srv);
     try_connect(r);
     return r;
 }

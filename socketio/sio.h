@@ -76,6 +76,10 @@ sio_args *sio_args_add_binary(sio_args *a, const void *data, size_t len);
 /* A binary value to put anywhere inside an argument (in an object, an
  * array): its bytes are kept by a. */
 cJSON *sio_args_binary_value(sio_args *a, const void *data, size_t len);
+/* A copy of item, a value inside src (an argument or a part of one), to put
+ * anywhere in dst's tree: its binary values come along (kept by dst, the
+ * bytes shared, not copied). NULL item: a JSON null. */
+cJSON *sio_args_copy_value(sio_args *dst, const sio_args *src, const cJSON *item);
 size_t sio_args_count(const sio_args *a);
 const cJSON *sio_args_get(const sio_args *a, size_t i);
 const cJSON *sio_args_json(const sio_args *a); /* the array itself */
@@ -191,7 +195,7 @@ void *sio_socket_get_data(const sio_socket *s);
 void sio_socket_set_data_json(sio_socket *s, cJSON *data);
 const cJSON *sio_socket_data_json(const sio_socket *s); /* NULL if none */
 /* The socket as other nodes see it: {id, handshake:{headers, time, address,
- * xdomain, secure, issued, url, query, auth}, rooms:[...], data}. Caller
+ * xdomain, secure, issued, url, query, auth}, rooms:[...], data} (data {} if none, as Node). Caller
  * frees (cJSON_Delete). */
 cJSON *sio_socket_json(const sio_socket *s);
 
@@ -298,7 +302,7 @@ typedef struct sio_remote_socket {
     const cJSON
         *handshake;     /* {headers, time, address, xdomain, secure, issued, url, query, auth} */
     const cJSON *rooms; /* array of strings */
-    const cJSON *data;  /* socket.data (sio_socket_set_data_json), null if none */
+    const cJSON *data;  /* socket.data (sio_socket_set_data_json), {} if none, as Node */
     sio_socket *local;  /* the socket if it is on this node and still connected */
 } sio_remote_socket;
 /* The array and what it points to are valid during the call only. */

@@ -71,6 +71,37 @@ void sio_args_free(sio_args *a)
     free(a);
 }
 
+/* Renumbers the placeholders of a copied tree into dst's binary values. */
+static void rehome(sio_args *dst, const sio_args *src, cJSON *v)
+{
+    long long num = sio_packet_placeholder_num(v);
+    if (num >= 0) {
+        if ((size_t)num < src->n_bins && src->bins[num]) {
+            if (dst->n_bins == dst->cap_bins) {
+                dst->cap_bins = dst->cap_bins ? dst->cap_bins * 2 : 4;
+                dst->bins = eio_realloc(dst->bins, dst->cap_bins * sizeof(*dst->bins));
+            }
+            dst->bins[dst->n_bins] = eio_frame_ref(src->bins[num]);
+            cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "num"), (double)dst->n_bins);
+            dst->n_bins++;
+        }
+        return;
+    }
+    for (cJSON *c = v->child; c; c = c->next)
+        if (cJSON_IsArray(c) || cJSON_IsObject(c))
+            rehome(dst, src, c);
+}
+
+cJSON *sio_args_copy_value(sio_args *dst, const sio_args *src, const cJSON *item)
+{
+    if (!item)
+        return cJSON_CreateNull();
+    cJSON *copy = cJSON_Duplicate(item, 1);
+    if (src)
+        rehome(dst, src, copy);
+    return copy;
+}
+
 sio_args *sio_args_add(sio_args *a, cJSON *item)
 {
     if (item)

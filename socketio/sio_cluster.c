@@ -92,7 +92,7 @@ cJSON *sio_socket_json(const sio_socket *s)
     sio_socket_rooms(s, add_room, rooms);
     cJSON_AddItemToObject(o, "rooms", rooms);
     cJSON_AddItemToObject(o, "data",
-                          s->data_json ? cJSON_Duplicate(s->data_json, 1) : cJSON_CreateNull());
+                          s->data_json ? cJSON_Duplicate(s->data_json, 1) : cJSON_CreateObject());
     return o;
 }
 

@@ -147,6 +147,17 @@ static cJSON *add_bin(const uint8_t *data, size_t len, void *ud)
     return sio_packet_placeholder_new(n);
 }
 
+/* Whether the tree holds a placeholder (depth is bounded by the decoder). */
+static int has_placeholder(const cJSON *v)
+{
+    if (sio_packet_placeholder_num(v) >= 0)
+        return 1;
+    for (const cJSON *c = v ? v->child : NULL; c; c = c->next)
+        if ((cJSON_IsArray(c) || cJSON_IsObject(c)) && has_placeholder(c))
+            return 1;
+    return 0;
+}
+
 static int is_integer(const cJSON *v)
 {
     return cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble;
@@ -198,12 +209,16 @@ int sio_packet_decode_msgpack(const uint8_t *data, size_t len, const sio_packet_
                  (cJSON_GetArraySize(d) < 1 || !cJSON_IsString(cJSON_GetArrayItem(d, 0))))
             err = SIO_PACKET_ERR_PAYLOAD; /* socket.io: an event needs its name */
         if (!err) {
+            /* Binary values in data make it a BINARY_* packet, as the default
+             * parser gives it; binary elsewhere in the map is ignored (as
+             * socket.io ignores members it does not know). */
+            int bin = d && has_placeholder(d);
             out->type = (sio_packet_type)t;
-            if (out->attachment_count && t == SIO_PACKET_EVENT)
+            if (bin && t == SIO_PACKET_EVENT)
                 out->type = SIO_PACKET_BINARY_EVENT;
-            else if (out->attachment_count && t == SIO_PACKET_ACK)
+            else if (bin && t == SIO_PACKET_ACK)
                 out->type = SIO_PACKET_BINARY_ACK;
-            else if (out->attachment_count)
+            else if (bin)
                 err = SIO_PACKET_ERR_PLACEHOLDER; /* binary where socket.io takes none */
             out->nsp = eio_strdup(nsp->valuestring);
             if (id) {

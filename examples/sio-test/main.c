@@ -150,13 +150,13 @@ static void broadcast_answered(int err, const sio_args *const *responses, size_t
 {
     bc_ask *b = ud;
     if (sio_socket_connected(b->socket)) {
-        cJSON *list = cJSON_CreateArray();
-        for (size_t i = 0; i < n; i++) {
-            const cJSON *first = sio_args_get(responses[i], 0);
-            cJSON_AddItemToArray(list, first ? cJSON_Duplicate(first, 1) : cJSON_CreateNull());
-        }
+        /* [err, [first answer of each]]: binary answers keep their bytes */
         sio_args *reply = sio_args_new();
         sio_args_add(reply, err ? cJSON_CreateString("timeout") : cJSON_CreateNull());
+        cJSON *list = cJSON_CreateArray();
+        for (size_t i = 0; i < n; i++)
+            cJSON_AddItemToArray(
+                list, sio_args_copy_value(reply, responses[i], sio_args_get(responses[i], 0)));
         sio_args_add(reply, list);
         sio_ack_send(b->caller, reply);
     }
@@ -297,15 +297,22 @@ static void on_sse(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
 
 static void sse_answered(int err, const sio_args *const *responses, size_t n, void *ud)
 {
-    cJSON *list = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) {
-        const cJSON *first = sio_args_get(responses[i], 0);
-        cJSON_AddItemToArray(list, first ? cJSON_Duplicate(first, 1) : cJSON_CreateNull());
-    }
+    later *l = ud;
+    sio_args *answer = sio_args_new();
     cJSON *reply = cJSON_CreateArray();
     cJSON_AddItemToArray(reply, err ? cJSON_CreateString("timeout") : cJSON_CreateNull());
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(
+            list, sio_args_copy_value(answer, responses[i], sio_args_get(responses[i], 0)));
     cJSON_AddItemToArray(reply, list);
-    later_send(ud, reply);
+    sio_args_add(answer, reply);
+    if (sio_socket_connected(l->socket) && l->caller)
+        sio_ack_send(l->caller, answer);
+    else
+        sio_args_free(answer);
+    sio_socket_unref(l->socket);
+    free(l);
 }
 
 /* serverSideEmitWithAck(event, ...args) with a timeout: [err, responses] */
@@ -332,10 +339,11 @@ static void on_server_event(sio_namespace *nsp, const sio_args *a, sio_server_ac
     cJSON_InsertItemInArray(entry, 0, cJSON_CreateString(event));
     cJSON_AddItemToArray(server_events, entry);
     if (ack) {
+        sio_args *answer = sio_args_new();
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "node", node_name);
-        cJSON_AddItemToObject(o, "args", cJSON_Duplicate(sio_args_json(a), 1));
-        sio_server_ack_send(ack, sio_args_add(sio_args_new(), o));
+        cJSON_AddItemToObject(o, "args", sio_args_copy_value(answer, a, sio_args_json(a)));
+        sio_server_ack_send(ack, sio_args_add(answer, o));
     }
 }
 
