@@ -171,7 +171,7 @@ function spawnBinary(bin, port, args, { readyTimeout, label, path: urlPath, slow
 /** Throws if the server's stderr holds a sanitizer report. */
 function assertNoSanitizerReport(server) {
   const err = server.stderr;
-  for (const marker of ['AddressSanitizer', 'LeakSanitizer', 'UndefinedBehaviorSanitizer', 'runtime error:']) {
+  for (const marker of ['AddressSanitizer', 'LeakSanitizer', 'UndefinedBehaviorSanitizer', 'ThreadSanitizer', 'runtime error:']) {
     assert.ok(!err.includes(marker), `sanitizer report in server stderr:\n${err}`);
   }
 }
