@@ -11,7 +11,7 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wmissing-prot
             -Wno-unused-parameter -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread -I. -MMD -MP $(WARN)
-LDLIBS   := -lcivetweb -lhiredis -lmsgpackc -lcjson -lssl -lcrypto -lpthread
+LDLIBS   := -lcivetweb -lhiredis -lmsgpackc -lcjson -lbrotlienc -lz -lssl -lcrypto -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -37,10 +37,10 @@ EXAMPLE_BINS := $(addprefix $(BUILD)/,$(EXAMPLES))
 UNIT_BINS    := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 FUZZ_BINS    := $(patsubst test/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all c web unit fuzz test run bench deps deps-test clean format format-check
+.PHONY: all c web unit fuzz test run bench deps deps-test clean format format-check client-dist
 all: c web
 BENCH_BINS   := $(BUILD)/bench-server $(BUILD)/loadgen
-c: $(LIBS_ALL) $(EXAMPLE_BINS) $(BENCH_BINS)
+c: $(LIBS_ALL) $(EXAMPLE_BINS) $(BENCH_BINS) client-dist
 unit: $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -78,13 +78,14 @@ $(UNIT_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIBS_ALL)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread -fsanitize=fuzzer,address,undefined
 build/fuzz/%: test/fuzz/%.c $(ENGINEIO_SRC) $(SOCKETIO_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) -lmsgpackc -lcjson -lssl -lcrypto
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) -lmsgpackc -lcjson -lz -lssl -lcrypto
 fuzz: $(FUZZ_BINS)
 
 # Installs what is missing: Debian packages (as root, with apt-get) and the
 # npm packages of the web client and the tests. Does nothing when everything
 # is there.
-DEB_BUILD := build-essential libcivetweb-dev libcjson-dev libssl-dev libhiredis-dev libmsgpack-dev
+DEB_BUILD := build-essential libcivetweb-dev libcjson-dev libssl-dev libhiredis-dev libmsgpack-dev \
+             zlib1g-dev libbrotli-dev
 DEB_TEST  := clang libclang-rt-14-dev clang-format chromium python3-venv openssl redis-server haproxy
 define apt_install
 	@missing=""; for p in $(1); do \
@@ -103,6 +104,22 @@ deps:
 deps-test:
 	$(call apt_install,$(DEB_BUILD) $(DEB_TEST))
 	@cd test/e2e && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+
+# The socket.io-client bundle the servers serve (Socket.IO's serveClient,
+# README "What works"): installed with npm ci from server/client-dist's lock
+# file, its dist/ files and package.json copied next to the programs, into
+# $(BUILD)/client-dist/, where they look for it. Without npm it is skipped
+# with a note (the servers then say so at start, and the names answer 404).
+CLIENT_PKG := server/client-dist/node_modules/socket.io-client
+client-dist: $(BUILD)/client-dist/package.json
+$(BUILD)/client-dist/package.json: server/client-dist/package-lock.json server/client-dist/package.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "note: no npm: the client bundle ($@) is not installed (make deps installs npm)"; exit 0; fi; \
+	cd server/client-dist && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || \
+	  npm ci --no-audit --no-fund --loglevel=error; } && cd ../.. && \
+	mkdir -p $(BUILD)/client-dist && \
+	cp $(CLIENT_PKG)/dist/socket.io*.js $(CLIENT_PKG)/dist/socket.io*.js.map $(BUILD)/client-dist/ && \
+	cp $(CLIENT_PKG)/package.json $@
 
 # The React web client (web/), built with Vite into web/dist.
 WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/package.json

@@ -1682,22 +1682,14 @@ int main(int argc, char **argv)
     G.secs_opt = 8;
     G.slow_rcvbuf = 65536;
     static const struct option lo[] = {
-        {"port", required_argument, NULL, 'p'},
-        {"port2", required_argument, NULL, '2'},
-        {"host", required_argument, NULL, 'H'},
-        {"pid", required_argument, NULL, 'P'},
-        {"inflight", required_argument, NULL, 'i'},
-        {"timeout", required_argument, NULL, 't'},
-        {"warmup", required_argument, NULL, 'w'},
-        {"hold", required_argument, NULL, 'o'},
-        {"payload", required_argument, NULL, 'b'},
-        {"concurrency", required_argument, NULL, 'c'},
-        {"secs", required_argument, NULL, 's'},
-        {"slow-rcvbuf", required_argument, NULL, 'r'},
-        {"spin", no_argument, NULL, 'S'},
-        {"tls", no_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"port", required_argument, NULL, 'p'},     {"port2", required_argument, NULL, '2'},
+        {"host", required_argument, NULL, 'H'},     {"pid", required_argument, NULL, 'P'},
+        {"inflight", required_argument, NULL, 'i'}, {"timeout", required_argument, NULL, 't'},
+        {"warmup", required_argument, NULL, 'w'},   {"hold", required_argument, NULL, 'o'},
+        {"payload", required_argument, NULL, 'b'},  {"concurrency", required_argument, NULL, 'c'},
+        {"secs", required_argument, NULL, 's'},     {"slow-rcvbuf", required_argument, NULL, 'r'},
+        {"spin", no_argument, NULL, 'S'},           {"tls", no_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int ch, payload_set = 0, tls = 0;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {

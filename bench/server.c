@@ -67,9 +67,10 @@ static void on_connection(sio_socket *s, void *ud)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench-server [--port N] [--max-clients N] [--max-send-queue BYTES]\n"
-                    "                    [--log-level error|warn|info|debug]\n"
-                    "                    [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]]\n");
+    fprintf(stderr,
+            "usage: bench-server [--port N] [--max-clients N] [--max-send-queue BYTES]\n"
+            "                    [--log-level error|warn|info|debug]\n"
+            "                    [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]]\n");
 }
 
 int main(int argc, char **argv)
@@ -109,7 +110,9 @@ int main(int argc, char **argv)
         case 'E': o.srv.tls_cert = optarg; break;
         case 'K': o.srv.tls_key = optarg; break;
         case 'A': adapter = optarg; break;
-        case 'M': o.cluster_opts.kind = strcmp(optarg, "sharded") == 0 ? CLU_SHARDED : CLU_CLASSIC; break;
+        case 'M':
+            o.cluster_opts.kind = strcmp(optarg, "sharded") == 0 ? CLU_SHARDED : CLU_CLASSIC;
+            break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }

@@ -73,6 +73,7 @@ static void on_idle_timer(eio__timer *t);
 static void conn_process(eio__conn *c);
 static void refuse(eio__conn *c, int status, const char *why);
 static void backend_free(eio__backend *b);
+static const char *backend_name(eio_server *srv, const eio_request *r);
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -395,10 +396,18 @@ void eio__conn_respond_ex(eio__conn *c, int status, const char *content_type, co
 {
     eio_server *srv = c->srv;
     char head[512], framing[64], chunk[32];
-    if (chunked)
+    int unframed = chunked && c->http_minor == 0;
+    if (unframed) {
+        /* Node's answer to HTTP/1.0 when it would chunk: the body as it is,
+         * ended by the close. */
+        chunked = 0;
+        c->keep_alive = 0;
+        framing[0] = 0;
+    } else if (chunked) {
         snprintf(framing, sizeof(framing), "Transfer-Encoding: chunked\r\n");
-    else
+    } else {
         snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", len);
+    }
     int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n%s%s%s%s%s%s", status,
                      eio__status_text(status), content_type ? "Content-Type: " : "",
                      content_type ? content_type : "", content_type ? "\r\n" : "", date_line(srv),
@@ -510,21 +519,26 @@ static void refuse_too_large(eio__conn *c)
 /* ---------------------------------------------------------------- CORS */
 
 /* The Access-Control-* lines for this request, as Node's cors package writes
- * them. Appends nothing when CORS is off. */
+ * them (its Vary values in one header, as its vary() joins them: "Origin"
+ * when the answer depends on the origin, and on a preflight always
+ * "Access-Control-Request-Headers", which it reflects). Appends nothing when
+ * CORS is off. */
 void eio__cors_headers(eio_server *srv, const eio_request *req, int preflight, eio_buf *out)
 {
     const char *cors = srv->opts.cors_origin;
     if (!cors)
         return;
     const char *origin = eio_request_header(req, "Origin");
+    int vary_origin = 0;
     if (strcmp(cors, "*") == 0) {
         eio_buf_append_str(out, "Access-Control-Allow-Origin: *\r\n");
     } else if (strcmp(cors, "reflect") == 0) {
         if (origin) {
             eio_buf_append_str(out, "Access-Control-Allow-Origin: ");
             eio_buf_append_str(out, origin);
-            eio_buf_append_str(out, "\r\nVary: Origin\r\n");
+            eio_buf_append_str(out, "\r\n");
         }
+        vary_origin = 1; /* cors's origin: true says Vary: Origin with or without one */
     } else {
         int allowed = 0;
         if (origin) {
@@ -546,17 +560,24 @@ void eio__cors_headers(eio_server *srv, const eio_request *req, int preflight, e
             eio_buf_append_str(out, origin);
             eio_buf_append_str(out, "\r\n");
         }
-        eio_buf_append_str(out, "Vary: Origin\r\n");
+        vary_origin = 1;
+    }
+    if (vary_origin || preflight) {
+        eio_buf_append_str(out, "Vary: ");
+        eio_buf_append_str(out, vary_origin && preflight ? "Origin, Access-Control-Request-Headers"
+                                : vary_origin            ? "Origin"
+                                                         : "Access-Control-Request-Headers");
+        eio_buf_append_str(out, "\r\n");
     }
     if (srv->opts.cors_credentials)
         eio_buf_append_str(out, "Access-Control-Allow-Credentials: true\r\n");
     if (preflight) {
         eio_buf_append_str(out, "Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n");
         const char *req_headers = eio_request_header(req, "Access-Control-Request-Headers");
-        if (req_headers) {
+        if (req_headers && *req_headers) {
             eio_buf_append_str(out, "Access-Control-Allow-Headers: ");
             eio_buf_append_str(out, req_headers);
-            eio_buf_append_str(out, "\r\nVary: Access-Control-Request-Headers\r\n");
+            eio_buf_append_str(out, "\r\n");
         }
     }
 }
@@ -635,7 +656,9 @@ static void forward(eio__conn *c)
         eio_buf_append_byte(o, '?');
         eio_buf_append_str(o, r->query);
     }
-    eio_buf_append_str(o, " HTTP/1.1\r\n");
+    /* The client's version, so the backend frames its answer for it (no
+     * chunks to HTTP/1.0). */
+    eio_buf_append_str(o, c->http_minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
     for (size_t i = 0; i < r->n_headers; i++) {
         if (hop_by_hop(r->headers[i].name))
             continue;
@@ -707,9 +730,19 @@ static int pass_head(eio__backend *b)
     if (!b->self_delimited)
         c->keep_alive = 0;
     eio_buf out = EIO_BUF_INIT;
-    /* The status line as sent, then the headers that are not ours. */
+    /* The status line as sent (as HTTP/1.1, which is what Node's http server
+     * answers every request with: civetweb says 1.0 to 1.0), then the
+     * headers that are not ours. */
     const char *eol = memchr(b->head.data, '\n', b->head.len);
-    eio_buf_append(&out, b->head.data, (size_t)(eol - (const char *)b->head.data) + 1);
+    size_t skip = b->head.len >= 9 && memcmp(b->head.data, "HTTP/1.0 ", 9) == 0 ? 8 : 0;
+    if (skip)
+        eio_buf_append_str(&out, "HTTP/1.1");
+    eio_buf_append(&out, b->head.data + skip,
+                   (size_t)(eol - (const char *)b->head.data) + 1 - skip);
+    /* A name under the engine path: the CORS lines first, as Node's cors
+     * middleware sets them before socket.io's serve() answers. */
+    if (backend_name(srv, &c->req))
+        eio__cors_headers(srv, &c->req, 0, &out);
     for (size_t i = 0; i < n_fields; i++) {
         const eio_http_field *f = &srv->http_fields[i];
         if ((f->name.len == 10 && strncasecmp(f->name.p, "Connection", 10) == 0) ||
@@ -835,12 +868,43 @@ static int is_engine_path(eio_server *srv, const eio_request *r)
     return strncmp(r->path, srv->path, strlen(srv->path)) == 0;
 }
 
+/* The name under the engine path that the backend serves, or NULL. */
+static const char *backend_name(eio_server *srv, const eio_request *r)
+{
+    if (!srv->n_backend_names || !is_engine_path(srv, r))
+        return NULL;
+    const char *rest = r->path + strlen(srv->path);
+    for (size_t i = 0; i < srv->n_backend_names; i++)
+        if (strcmp(rest, srv->backend_names[i]) == 0)
+            return srv->backend_names[i];
+    return NULL;
+}
+
+/* 1 if the request is the engine's: under its path and not one of the
+ * backend's names (eio_server_add_backend_name). */
+static int is_engine_request(eio_server *srv, const eio_request *r)
+{
+    return is_engine_path(srv, r) && !backend_name(srv, r);
+}
+
+void eio_server_add_backend_name(eio_server *srv, const char *name)
+{
+    eio_server_lock(srv);
+    srv->backend_names =
+        eio_realloc(srv->backend_names, (srv->n_backend_names + 1) * sizeof(*srv->backend_names));
+    srv->backend_names[srv->n_backend_names++] = eio_strdup(name);
+    eio_server_unlock(srv);
+}
+
 /* A request whose body (if any) has been read: served now. */
 static void dispatch(eio__conn *c)
 {
     eio_server *srv = c->srv;
-    if (is_engine_path(srv, &c->req)) {
+    if (is_engine_request(srv, &c->req)) {
         eio__engine_request(c);
+    } else if (srv->opts.cors_origin && strcmp(c->req.method, "OPTIONS") == 0 &&
+               backend_name(srv, &c->req)) {
+        eio__engine_request(c); /* the CORS preflight, as for the engine's own requests */
     } else if (srv->backend_host) {
         forward(c);
     } else {
@@ -952,6 +1016,7 @@ static int read_head(eio__conn *c)
         h.n_fields = srv->opts.max_headers;
     eio__timer_cancel(srv, &c->idle_timer);
     take_request(c, &h);
+    c->http_minor = h.minor_version;
     if (h.minor_version == 1 && !eio_request_header(&c->req, "Host")) {
         /* Node's requireHostHeader: an HTTP/1.1 request must name its host. */
         c->keep_alive = 0;
@@ -977,7 +1042,7 @@ static int read_head(eio__conn *c)
         eio__engine_request(c);
         return 1;
     }
-    if (is_engine_path(srv, &c->req) && strcmp(c->req.method, "POST") == 0) {
+    if (is_engine_request(srv, &c->req) && strcmp(c->req.method, "POST") == 0) {
         /* Dispatched at the head (Node checks the session and the declared
          * length before the body), the body read after. */
         eio__engine_request(c);

@@ -40,6 +40,8 @@
 #include "eio_http.h"
 
 #include <limits.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HTTP_DEFAULT_MAX_HEADERS    100u
@@ -714,4 +716,197 @@ long eio_http_chunked_decode(eio_http_chunked *c, uint8_t *buf, size_t *len, int
         return -1;
     *done = c->state == CHUNKED_DONE;
     return (long)in;
+}
+
+/* ---------------------------------------------------------------- Accept-Encoding */
+
+/* JavaScript's whitespace (String.prototype.trim, \s) among Latin-1 bytes. */
+static int js_space(unsigned char b)
+{
+    return (b >= 0x09 && b <= 0x0d) || b == 0x20 || b == 0xa0;
+}
+
+/* parseFloat(s[0..len)): the longest StrDecimalLiteral after leading
+ * whitespace ("Infinity" included, no hex, no "inf"); NaN when there is none. */
+static double js_parse_float(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && js_space((unsigned char)s[i]))
+        i++;
+    size_t start = i;
+    int negative = 0;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+        negative = s[i++] == '-';
+    if (len - i >= 8 && memcmp(s + i, "Infinity", 8) == 0)
+        return negative ? -HUGE_VAL : HUGE_VAL;
+    size_t digits = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++, digits++;
+    if (i < len && s[i] == '.') {
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++, digits++;
+    }
+    if (digits == 0)
+        return NAN;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = i + 1;
+        if (e < len && (s[e] == '+' || s[e] == '-'))
+            e++;
+        if (e < len && s[e] >= '0' && s[e] <= '9') {
+            while (e < len && s[e] >= '0' && s[e] <= '9')
+                e++;
+            i = e;
+        }
+    }
+    /* strtod reads exactly this prefix: a copy, NUL-terminated. */
+    char small[64], *copy = small;
+    size_t n = i - start;
+    if (n >= sizeof(small) && !(copy = malloc(n + 1)))
+        return NAN;
+    memcpy(copy, s + start, n);
+    copy[n] = 0;
+    double v = strtod(copy, NULL);
+    if (copy != small)
+        free(copy);
+    return v;
+}
+
+/* One entry of the header: its coding, q and position. */
+typedef struct accept_spec {
+    const char *coding;
+    size_t coding_len;
+    double q;
+    int index;
+} accept_spec;
+
+/* negotiator's parseEncoding on the trimmed entry s[0..len) (regex
+ * /^\s*([^\s;]+)\s*(?:;(.*))?$/, then the first "q" parameter). */
+static int parse_accept_entry(const char *s, size_t len, int index, accept_spec *out)
+{
+    size_t i = 0;
+    while (i < len && !js_space((unsigned char)s[i]) && s[i] != ';')
+        i++;
+    if (i == 0)
+        return 0;
+    out->coding = s;
+    out->coding_len = i;
+    out->q = 1;
+    out->index = index;
+    while (i < len && js_space((unsigned char)s[i]))
+        i++;
+    if (i == len)
+        return 1;
+    if (s[i] != ';' || memchr(s + i, '\r', len - i) || memchr(s + i, '\n', len - i))
+        return 0; /* "." of the regular expression takes no line terminator */
+    /* params: the rest split at ';', each trimmed, then split at '='. */
+    const char *p = s + i + 1, *end = s + len;
+    while (p <= end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        const char *pe = semi ? semi : end;
+        const char *a = p, *b = pe;
+        while (a < b && js_space((unsigned char)*a))
+            a++;
+        while (b > a && js_space((unsigned char)b[-1]))
+            b--;
+        const char *eq = memchr(a, '=', (size_t)(b - a));
+        if ((size_t)((eq ? eq : b) - a) == 1 && *a == 'q') {
+            if (!eq) {
+                out->q = NAN; /* parseFloat(undefined) */
+            } else {
+                const char *v = eq + 1, *ve = memchr(v, '=', (size_t)(b - v));
+                out->q = js_parse_float(v, (size_t)((ve ? ve : b) - v));
+            }
+            break;
+        }
+        if (!semi)
+            break;
+        p = semi + 1;
+    }
+    return 1;
+}
+
+static int coding_is(const accept_spec *s, const char *name)
+{
+    size_t n = strlen(name);
+    if (s->coding_len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = (unsigned char)s->coding[i], b = (unsigned char)name[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (unsigned char)(a - 'A' + 'a');
+        if (b >= 'A' && b <= 'Z')
+            b = (unsigned char)(b - 'A' + 'a');
+        if (a != b)
+            return 0;
+    }
+    return 1;
+}
+
+/* JavaScript's `x || ...`: 0 and NaN are false. */
+static int js_truthy(double x)
+{
+    return x != 0 && !isnan(x);
+}
+
+/* The priority of a provided coding (negotiator's getEncodingPriority). */
+typedef struct accept_priority {
+    double q;
+    int s, o;
+} accept_priority;
+
+int eio_http_accept_encoding(const char *value, size_t len, const char *const *provided, size_t n)
+{
+    if (!value)
+        value = "", len = 0;
+    int best = -1;
+    accept_priority best_p = {0, 0, 0};
+    for (size_t k = 0; k < n; k++) {
+        accept_priority pr = {0, 0, -1};
+        const char *p = value, *end = value + len;
+        for (int index = 0;; index++) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            const char *a = p, *b = comma ? comma : end;
+            while (a < b && js_space((unsigned char)*a))
+                a++;
+            while (b > a && js_space((unsigned char)b[-1]))
+                b--;
+            accept_spec sp;
+            if (parse_accept_entry(a, (size_t)(b - a), index, &sp)) {
+                int s = coding_is(&sp, provided[k]) ? 1 : -1;
+                if (s < 0 && sp.coding_len == 1 && sp.coding[0] == '*')
+                    s = 0;
+                if (s >= 0) {
+                    double d = pr.s - s;
+                    if (!js_truthy(d)) {
+                        d = pr.q - sp.q;
+                        if (!js_truthy(d))
+                            d = pr.o - sp.index;
+                    }
+                    if (d < 0)
+                        pr = (accept_priority){sp.q, s, sp.index};
+                }
+            }
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+        if (!(pr.q > 0))
+            continue;
+        /* compareSpecs: higher q, then named, then earlier entry, then earlier in provided. */
+        int better = best < 0;
+        if (!better) {
+            double d = best_p.q - pr.q;
+            if (!js_truthy(d))
+                d = best_p.s - pr.s;
+            if (!js_truthy(d))
+                d = pr.o - best_p.o;
+            better = d < 0;
+        }
+        if (better) {
+            best = (int)k;
+            best_p = pr;
+        }
+    }
+    return best;
 }

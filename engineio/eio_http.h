@@ -106,6 +106,24 @@ long eio_http_parse_response(const char *buf, size_t len, const eio_http_limits 
                              eio_http_field *fields, size_t *n_fields, int *status,
                              long long *content_length, int *chunked, int *connection_close);
 
+/* ---- content negotiation ---- */
+
+/* Which of the provided content codings to answer with, as Node's
+ * `accepts(req).encodings(provided)` picks it (negotiator 0.6): the
+ * Accept-Encoding value is split at commas, each entry `coding[;params]`
+ * with its first `q=` parameter read as JavaScript's parseFloat reads it
+ * (1 without one); an entry matches a coding by name (case-insensitive) or
+ * as "*"; for each provided coding the best match counts (a named one over
+ * "*", then the higher q, then the later entry); codings with q > 0 are
+ * ranked by q, then named over "*", then the earlier entry in the header,
+ * then the order of provided. Whitespace is JavaScript's (tab, LF, VT, FF,
+ * CR, space, and 0xA0, the header's bytes read as Latin-1, as Node reads
+ * them). value[0..len) is the header's value (several Accept-Encoding
+ * headers joined with ", ", as Node joins them); NULL for none. Returns the
+ * index in provided[0..n) of the coding to use, or -1 when none is
+ * acceptable (answer uncompressed: identity is never among provided). */
+int eio_http_accept_encoding(const char *value, size_t len, const char *const *provided, size_t n);
+
 /* ---- chunked transfer coding (RFC 9112 section 7.1), incremental ---- */
 
 typedef struct eio_http_chunked {

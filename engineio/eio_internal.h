@@ -55,6 +55,7 @@ typedef struct eio_http_response {
     eio_buf body;
     eio_buf headers; /* extra header lines, each ending in "\r\n" */
     int chunked;     /* framed chunked (Node's error answers are) */
+    int payload;     /* a GET's payload of queued packets: httpCompression applies */
 } eio_http_response;
 
 void eio_http_response_free(eio_http_response *r);
@@ -141,6 +142,7 @@ typedef struct eio__conn {
     int body_chunked;    /* the body uses chunked coding */
     int expect_continue; /* the client waits for "100 Continue" before its body */
     int upgrade;         /* the request asks for a WebSocket upgrade */
+    int http_minor;      /* the request's HTTP/1.x minor version */
     int body_pending;    /* the request has a body not read yet */
     long long body_left; /* Content-Length bytes still to read */
     size_t body_max;
@@ -236,6 +238,8 @@ struct eio_server {
     char *cors_origin;           /* copy of the option */
     char *backend_host;          /* where other requests go (NULL: answered 404) */
     int backend_port;
+    char **backend_names; /* names under the path that are the backend's (add_backend_name) */
+    size_t n_backend_names;
     int reserve_fd; /* kept for accepting when out of descriptors */
     uint64_t last_emfile_log_ms;
     char date[40]; /* "Date: ...\r\n" of the current second */
@@ -290,7 +294,8 @@ int eio__conn_send_frame(eio__conn *c, eio_frame *f); /* takes a new ref */
 void eio__conn_respond(eio__conn *c, int status, const char *content_type, const char *extra,
                        size_t extra_len, const void *body, size_t len);
 /* The same, with chunked framing when chunked is 1 (as Node's writeHead then
- * end(body) frames it). */
+ * end(body) frames it; to an HTTP/1.0 request, which cannot read chunks, the
+ * body goes unframed and the connection closes after it, as Node does). */
 void eio__conn_respond_ex(eio__conn *c, int status, const char *content_type, const char *extra,
                           size_t extra_len, const void *body, size_t len, int chunked);
 /* After a response: the next request (keep-alive) or the close. */

@@ -10,6 +10,9 @@
  * waits); packets queued for the session mark it ready, and the flush at the
  * end of the lock answers it with everything queued by then.
  *
+ * GET payloads are compressed as engine.io's httpCompression does it
+ * (gzip or deflate by Accept-Encoding, from a threshold on).
+ *
  * Threading: engine lock held for every function (the loop thread, or the
  * flush in eio_server_unlock). User callbacks run here with the lock held.
  * Ownership: a parked GET or a POST in progress holds a reference to its
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "eio_compress.h"
 #include "eio_internal.h"
 
 void eio__poll_wake(eio_socket *s)
@@ -133,6 +137,7 @@ static void take_payload(eio_socket *s, eio_http_response *resp)
         resp->content_type = eio_payload_content_type(fmt);
     }
     resp->status = 200;
+    resp->payload = s->outq_len > 0; /* Node sends a lone noop or close uncompressed */
     eio_buf_append_str(&resp->headers, "Cache-Control: no-store\r\n");
     if (pk != stack_pk)
         free(pk);
@@ -145,9 +150,66 @@ static void take_payload(eio_socket *s, eio_http_response *resp)
         eio__session_close(s, s->close_reason ? s->close_reason : "forced close");
 }
 
+/* The request's Accept-Encoding value, several headers joined with ", " as
+ * Node joins them (in *joined when there are several); NULL when absent. */
+static const char *accept_encoding(const eio_request *req, eio_buf *joined, size_t *len)
+{
+    const char *first = NULL;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (strcasecmp(req->headers[i].name, "Accept-Encoding") != 0)
+            continue;
+        if (!first) {
+            first = req->headers[i].value;
+            continue;
+        }
+        if (!joined->len)
+            eio_buf_append_str(joined, first);
+        eio_buf_append_str(joined, ", ");
+        eio_buf_append_str(joined, req->headers[i].value);
+    }
+    if (joined->len) {
+        *len = joined->len;
+        return (const char *)joined->data;
+    }
+    *len = first ? strlen(first) : 0;
+    return first;
+}
+
+/* engine.io's httpCompression (polling.ts doWrite): a payload of at least
+ * the threshold, to a request accepting gzip or deflate, goes out compressed
+ * with Content-Encoding and, as Node streams it through zlib, chunked
+ * framing (no Content-Length); no Vary, as Node sets none. Compressed here,
+ * with the lock held: the input is the one answer already in memory and the
+ * output at most deflateBound of it. */
+static void compress_payload(eio__conn *c, eio_http_response *resp)
+{
+    static const char *const codings[] = {"gzip", "deflate"};
+    static const eio_coding ids[] = {EIO_CODING_GZIP, EIO_CODING_DEFLATE};
+    eio_server *srv = c->srv;
+    if (!srv->opts.http_compression || resp->body.len < srv->opts.http_compression_threshold)
+        return;
+    eio_buf joined = EIO_BUF_INIT;
+    size_t len;
+    const char *value = accept_encoding(&c->req, &joined, &len);
+    int pick = eio_http_accept_encoding(value, len, codings, 2);
+    eio_buf_free(&joined);
+    if (pick < 0)
+        return;
+    eio_buf z = EIO_BUF_INIT;
+    eio_compress(ids[pick], resp->body.data, resp->body.len, &z);
+    eio_buf_free(&resp->body);
+    resp->body = z;
+    eio_buf_append_str(&resp->headers, "Content-Encoding: ");
+    eio_buf_append_str(&resp->headers, codings[pick]);
+    eio_buf_append_str(&resp->headers, "\r\n");
+    resp->chunked = 1;
+}
+
 /* Queues resp on c, with the CORS lines, and goes on to the next request. */
 static void send_response(eio__conn *c, eio_http_response *resp)
 {
+    if (resp->payload)
+        compress_payload(c, resp);
     eio_buf extra = EIO_BUF_INIT;
     eio__cors_headers(c->srv, &c->req, 0, &extra);
     if (resp->headers.len)

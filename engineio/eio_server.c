@@ -51,6 +51,8 @@ void eio_options_default(eio_options *o)
     o->max_head_bytes = 16384;
     o->headers_timeout_ms = 60000;
     o->keep_alive_timeout_ms = 5000;
+    o->http_compression = 1;
+    o->http_compression_threshold = 1024;
     o->log_level = EIO_LOG_INFO;
 }
 
@@ -557,6 +559,9 @@ void eio_server_free(eio_server *srv)
     free(srv->path);
     free(srv->cors_origin);
     free(srv->backend_host);
+    for (size_t i = 0; i < srv->n_backend_names; i++)
+        free(srv->backend_names[i]);
+    free(srv->backend_names);
     if (srv->reserve_fd >= 0)
         close(srv->reserve_fd);
     free(srv->cookie);

@@ -103,7 +103,14 @@ typedef struct eio_options {
     size_t max_head_bytes;     /* request head bytes at most: 16384 (maxHeaderSize), else 431 */
     int headers_timeout_ms;    /* a request head must arrive in: 60000 (headersTimeout), 408 */
     int keep_alive_timeout_ms; /* idle keep-alive connections closed after: 5000 */
-    int log_level;             /* EIO_LOG_INFO */
+    /* httpCompression, as engine.io's polling transport: a GET's payload of at
+     * least http_compression_threshold bytes goes out compressed with the
+     * coding the request's Accept-Encoding prefers among gzip and deflate
+     * (Content-Encoding set, chunked framing as Node streams it, no Vary);
+     * smaller ones, and requests accepting neither, as they are. */
+    int http_compression;              /* 1 (Node: httpCompression on) */
+    size_t http_compression_threshold; /* 1024 (Node: httpCompression.threshold) */
+    int log_level;                     /* EIO_LOG_INFO */
     void (*log)(int level, const char *message, void *user_data); /* NULL: stderr */
 } eio_options;
 
@@ -219,5 +226,14 @@ void eio_server_set_http(eio_server *srv, const char *path, const char *cors_ori
 /* Where requests off the engine path go: an HTTP/1.1 server on an IPv4
  * address (civetweb on a loopback port, for server/). NULL: none (404). */
 void eio_server_set_backend(eio_server *srv, const char *host, int port);
+/* Hands one name under the engine path to the backend too: a request whose
+ * path is exactly <engine path><name> (any query, any method) goes there as
+ * requests off the path do, instead of being an Engine.IO request (which
+ * would answer 400 "Transport unknown"). Its answer gets the engine's CORS
+ * lines and an OPTIONS preflight for it is answered here, as Node's cors
+ * middleware wraps socket.io's client serving; a WebSocket upgrade on it
+ * stays the engine's, as in Node. For Socket.IO's serveClient (server/
+ * hands it the bundle's file names). The name is copied. Before listening. */
+void eio_server_add_backend_name(eio_server *srv, const char *name);
 
 #endif

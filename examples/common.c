@@ -20,6 +20,7 @@ static void usage(const char *name)
         "          [--log-level error|warn|info|debug] [--host ADDR]...\n"
         "          [--tls-cert FILE --tls-key FILE] [--cookie NAME] [--parser default|msgpack]\n"
         "          [--recovery[=MAX_DISCONNECTION_MS]]\n"
+        "          [--no-serve-client] [--client-dist DIR] [--no-http-compression]\n"
         "          [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]\n"
         "           [--adapter-key PREFIX] [--subscription-mode static|dynamic|dynamic-private]\n"
         "           [--requests-timeout MS] [--publish-on-specific-response-channel]]\n",
@@ -56,6 +57,9 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         {"subscription-mode", required_argument, NULL, 'S'},
         {"requests-timeout", required_argument, NULL, 'R'},
         {"publish-on-specific-response-channel", no_argument, NULL, 'P'},
+        {"no-serve-client", no_argument, NULL, 'N'},
+        {"client-dist", required_argument, NULL, 'D'},
+        {"no-http-compression", no_argument, NULL, 'Z'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -116,6 +120,9 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
             break;
         case 'R': o->cluster_opts.requests_timeout_ms = atoi(optarg); break;
         case 'P': o->cluster_opts.publish_on_specific_response_channel = 1; break;
+        case 'N': o->srv.serve_client = 0; break;
+        case 'D': o->srv.client_dist = optarg; break;
+        case 'Z': o->sio.engine.http_compression = 0; break;
         case 'h': usage(name); return 1;
         default: usage(name); return 2;
         }

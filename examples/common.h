@@ -4,7 +4,8 @@
  * --max-payload, --cors-origin, --max-clients, --log-level, --host, --tls-*,
  * --cookie NAME (Node's `cookie` option: the session id in a cookie),
  * --parser default|msgpack (Node's `parser` option), --recovery[=MS]
- * (connectionStateRecovery),
+ * (connectionStateRecovery), --no-serve-client and --client-dist DIR
+ * (serveClient, the bundle's folder), --no-http-compression (httpCompression),
  * --adapter redis://HOST:PORT with --adapter-mode classic|sharded,
  * --adapter-key, --subscription-mode, --requests-timeout) and the run loop
  * (start, banner, wait for SIGINT/SIGTERM, clean stop).

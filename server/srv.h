@@ -37,7 +37,21 @@ typedef struct srv_options {
     int cors_credentials;      /* Access-Control-Allow-Credentials: true */
     const char *document_root; /* static files served at "/", NULL: none */
     int spa_fallback;          /* unknown paths under "/" get document_root/index.html */
-    int log_level;             /* SRV_LOG_INFO */
+    /* Socket.IO's serveClient (on by default, as in Node's socket.io): GET (any
+     * method, as Node) <path>socket.io.js, socket.io.min.js,
+     * socket.io.msgpack.min.js, socket.io.esm.min.js and each .map serve the
+     * socket.io-client bundle as Node's serve() does (ETag "<version>" and
+     * 304 on If-None-Match, Cache-Control "public, max-age=0", br / gzip /
+     * deflate by Accept-Encoding). 0: those names are Engine.IO requests like
+     * any other under the path (400 "Transport unknown"). An Engine.IO-only
+     * server turns it off: Node's engine.io serves no client. */
+    int serve_client;
+    /* The bundle folder (socket.io-client's dist/ files and its
+     * package.json, as `make` installs it in build/client-dist). NULL:
+     * $SIO_CLIENT_DIST, else client-dist next to the program. Missing, the
+     * names answer 404 and srv_start logs why. */
+    const char *client_dist;
+    int log_level; /* SRV_LOG_INFO */
 } srv_options;
 
 void srv_options_default(srv_options *o);

@@ -8,7 +8,10 @@
  * each, piping the answer back. So no civetweb thread is ever held by an idle
  * or slow peer (civetweb 1.15 runs a thread per connection, see
  * ../shared/CIVETWEB.md), and every handler is registered before the engine
- * accepts the first connection.
+ * accepts the first connection. Socket.IO's serveClient is civetweb's too: its
+ * handlers answer the bundle's names (srv_client.c makes the answers), and
+ * the engine is told to hand those names to it (eio_server_add_backend_name),
+ * so which requests civetweb gets is decided here, in one place.
  *
  * Threading: srv_* functions from the main thread; civetweb's workers run the
  * route and static-file handlers (they never touch the engine).
@@ -36,6 +39,7 @@
 
 #include "engineio/eio_ws.h"
 #include "server/srv.h"
+#include "server/srv_client.h"
 
 typedef struct srv_route {
     char *path, *content_type, *body;
@@ -49,8 +53,9 @@ struct srv_server {
     eio_server *engine;
     eio_tls_ctx *tls;
     struct mg_context *ctx;
-    int port;         /* the public port (the engine's) */
-    int backend_port; /* civetweb's, on 127.0.0.1 */
+    srv_client *client; /* serve_client: the bundle, NULL when off or missing */
+    int port;           /* the public port (the engine's) */
+    int backend_port;   /* civetweb's, on 127.0.0.1 */
 };
 
 void srv_options_default(srv_options *o)
@@ -59,6 +64,7 @@ void srv_options_default(srv_options *o)
     o->port = 3000;
     o->path = "/engine.io/";
     o->max_clients = 10000;
+    o->serve_client = 1;
     o->log_level = SRV_LOG_INFO;
 }
 
@@ -176,6 +182,94 @@ static int static_handler(struct mg_connection *conn, void *cbdata)
     return 404;
 }
 
+/* ---------------------------------------------------------------- the client bundle */
+
+/* Every value of the request's headers called name, joined with ", " as
+ * Node joins them, into buf; NULL when there is none. */
+static const char *joined_header(const struct mg_request_info *ri, const char *name, char *buf,
+                                 size_t size)
+{
+    size_t used = 0;
+    int found = 0;
+    buf[0] = 0;
+    for (int i = 0; i < ri->num_headers; i++) {
+        if (strcasecmp(ri->http_headers[i].name, name) != 0)
+            continue;
+        int n =
+            snprintf(buf + used, size - used, "%s%s", found ? ", " : "", ri->http_headers[i].value);
+        found = 1;
+        if (n < 0 || (size_t)n >= size - used)
+            return buf; /* cut at size: longer than any value that could match */
+        used += (size_t)n;
+    }
+    return found ? buf : NULL;
+}
+
+/* One bundle file, as Node's socket.io serve(): the engine hands civetweb
+ * exactly <path><name> (eio_server_add_backend_name) and adds the CORS
+ * lines itself. Framed as Node's http frames a piped file: chunked to
+ * HTTP/1.1, unframed (then closed) to HTTP/1.0, no body for HEAD. */
+static int client_handler(struct mg_connection *conn, void *cbdata)
+{
+    srv_server *s = mg_get_user_data(mg_get_context(conn));
+    const char *name = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    if (!s->client) {
+        write_response(conn, 404, "text/plain", NULL, "Not Found", 9);
+        return 404;
+    }
+    char inm[1024], ae[4096];
+    srv_client_answer a;
+    srv__client_answer(s->client, name, joined_header(ri, "If-None-Match", inm, sizeof(inm)),
+                       joined_header(ri, "Accept-Encoding", ae, sizeof(ae)), &a);
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    if (a.status != 200) {
+        mg_printf(conn, "HTTP/1.1 %d %s\r\n%s\r\n", a.status,
+                  a.status == 304 ? "Not Modified" : "Not Found", date);
+        return a.status;
+    }
+    int head = strcmp(ri->request_method, "HEAD") == 0;
+    int chunked = !head && strcmp(ri->http_version, "1.0") != 0;
+    mg_printf(conn, "HTTP/1.1 200 OK\r\n%s%s%s\r\n", a.headers, date,
+              chunked ? "Transfer-Encoding: chunked\r\n" : "");
+    if (head)
+        return 200;
+    if (chunked) {
+        if (a.len)
+            mg_send_chunk(conn, (const char *)a.body, (unsigned)a.len);
+        mg_write(conn, "0\r\n\r\n", 5);
+    } else {
+        mg_write(conn, a.body, a.len);
+    }
+    return 200;
+}
+
+/* serve_client: the bundle loaded, and each of its names given to civetweb
+ * and to the engine (which would otherwise take them as its own). */
+static void serve_client(srv_server *s)
+{
+    char dir[4096], err[4096 + 256];
+    srv__client_dir(s->opts.client_dist, dir, sizeof(dir));
+    s->client = srv__client_load(dir, err, sizeof(err));
+    const char *path = eio_server_options(s->engine)->path;
+    if (!s->client)
+        srv_log(SRV_LOG_WARN,
+                "serveClient: %s; %ssocket.io.js and the other bundle files answer 404 (install "
+                "them with `make`, point --client-dist or SIO_CLIENT_DIST at them, or turn "
+                "serveClient off with --no-serve-client)",
+                err, path);
+    for (size_t i = 0; i < SRV_CLIENT_FILES; i++) {
+        char uri[4096];
+        snprintf(uri, sizeof(uri), "%s%s", path, srv__client_names[i]);
+        mg_set_request_handler(s->ctx, uri, client_handler, (void *)srv__client_names[i]);
+        eio_server_add_backend_name(s->engine, srv__client_names[i]);
+    }
+}
+
 /* ---------------------------------------------------------------- life cycle */
 
 static int log_message_cb(const struct mg_connection *conn, const char *message)
@@ -262,6 +356,8 @@ static int start_backend(srv_server *s)
         mg_set_request_handler(s->ctx, r->path, route_handler, r);
     if (s->document_root)
         mg_set_request_handler(s->ctx, "/**", static_handler, s);
+    if (s->opts.serve_client)
+        serve_client(s);
     return 0;
 }
 
@@ -369,6 +465,7 @@ void srv_free(srv_server *s)
         free(r);
     }
     eio_tls_ctx_free(s->tls);
+    srv__client_free(s->client);
     free(s->document_root);
     free(s);
 }

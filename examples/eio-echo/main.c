@@ -69,6 +69,7 @@ static void usage(const char *prog)
         "          [--upgrade-timeout MS] [--max-send-queue BYTES] [--cookie NAME]\n"
         "          [--transports polling,websocket] [--no-upgrades] [--no-eio3]\n"
         "          [--require-header NAME] [--host ADDR]... [--tls-cert FILE --tls-key FILE]\n"
+        "          [--no-http-compression]\n"
         "  --upgrade-timeout MS    cancel an upgrade whose \"5\" is not sent within MS (10000)\n"
         "  --max-send-queue BYTES  close a session with more queued for it (4194304)\n"
         "  --cookie NAME           Set-Cookie: NAME=<sid>; Path=/; HttpOnly; SameSite=Lax\n"
@@ -78,7 +79,8 @@ static void usage(const char *prog)
         "  --require-header NAME   refuse handshakes without header NAME\n"
         "                          (403 {\"code\":4,\"message\":\"missing header NAME\"})\n"
         "  --host ADDR             listen on ADDR only (repeatable; default: every address)\n"
-        "  --tls-cert/--tls-key    PEM certificate and key: HTTPS and WSS on the port\n",
+        "  --tls-cert/--tls-key    PEM certificate and key: HTTPS and WSS on the port\n"
+        "  --no-http-compression   polling answers never compressed (httpCompression off)\n",
         prog);
 }
 
@@ -89,6 +91,7 @@ int main(int argc, char **argv)
     srv_options so;
     eio_options_default(&eo);
     srv_options_default(&so);
+    so.serve_client = 0; /* Engine.IO alone, as Node's engine.io: no client bundle */
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
         {"path", required_argument, NULL, 'P'},
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
         {"host", required_argument, NULL, 'H'},
         {"tls-cert", required_argument, NULL, 'E'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"no-http-compression", no_argument, NULL, 'Z'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -145,6 +149,7 @@ int main(int argc, char **argv)
         case 'H': srv_add_host(&so, optarg); break;
         case 'E': so.tls_cert = optarg; break;
         case 'K': so.tls_key = optarg; break;
+        case 'Z': eo.http_compression = 0; break;
         case 'h': usage(argv[0]); return 0;
         default: usage(argv[0]); return 2;
         }

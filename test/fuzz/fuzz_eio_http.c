@@ -7,7 +7,8 @@
  * input and the limit or a known code, every slice lies inside the head,
  * n_fields stays within max_headers, a shorter prefix never gives anything
  * but INCOMPLETE (or the same error), and the chunked decoder gives the same
- * bytes, length consumed and done/error however the input is cut.
+ * bytes, length consumed and done/error however the input is cut. And the
+ * Accept-Encoding negotiation over the input as a header value.
  * Threading: single thread. Ownership: everything is freed per input.
  */
 #include <stdint.h>
@@ -269,6 +270,34 @@ static void check_chunked(const uint8_t *data, size_t size)
     free(pieces);
 }
 
+/* Accept-Encoding negotiation over the input as a header value: an index
+ * within provided (none when nothing is provided), the same whatever byte
+ * follows the value in memory, and a refusal added at the end ("..., gzip;q=0")
+ * changing the choice only from gzip matched by "*" (a named entry outranks
+ * "*"; among named ones the higher q counts, wherever it stands). */
+static void check_accept_encoding(const uint8_t *data, size_t size)
+{
+    static const char *const three[] = {"br", "gzip", "deflate"};
+    static const char refuse[] = ", gzip;q=0";
+    char *buf = malloc(size + sizeof(refuse));
+    if (!buf)
+        abort();
+    if (size)
+        memcpy(buf, data, size);
+    buf[size] = ';';
+    int r = eio_http_accept_encoding(buf, size, three, 3);
+    if (r < -1 || r > 2 || eio_http_accept_encoding(buf, size, three, 0) != -1)
+        abort();
+    buf[size] = ',';
+    if (eio_http_accept_encoding(buf, size, three, 3) != r)
+        abort();
+    memcpy(buf + size, refuse, sizeof(refuse) - 1);
+    int after = eio_http_accept_encoding(buf, size + sizeof(refuse) - 1, three, 3);
+    if (after != r && (r != 1 || after == 1))
+        abort();
+    free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const eio_http_limits limits[] = {{16, 2048}, {100, 16384}, {2, 64}};
@@ -289,5 +318,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     free(buf);
     check_chunked(data, size);
+    check_accept_encoding(data, size);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <zlib.h>
 
 #include "engineio/eio_internal.h"
 #include "test/unit/test.h"
@@ -588,6 +589,200 @@ static void test_close_paths(void)
     world_free(&w);
 }
 
+/* ---------------------------------------------------------------- httpCompression */
+
+/* Splits the one response in p->out (taken) into its head (NUL-terminated,
+ * in head) and its body bytes, de-chunked when the head says chunked. */
+static void take_response(peer *p, char *head, size_t head_size, eio_buf *body)
+{
+    eio_buf_reset(body);
+    const uint8_t *d = p->out.data;
+    size_t n = p->out.len, h = 0;
+    while (h + 4 <= n && memcmp(d + h, "\r\n\r\n", 4) != 0)
+        h++;
+    h = h + 4 <= n ? h + 4 : n;
+    snprintf(head, head_size, "%.*s", (int)h, (const char *)d);
+    if (strstr(head, "Transfer-Encoding: chunked\r\n")) {
+        eio_http_chunked ch;
+        eio_http_chunked_init(&ch);
+        eio_buf_append(body, d + h, n - h);
+        size_t len = body->len;
+        int done = 0;
+        long used = eio_http_chunked_decode(&ch, body->data, &len, &done);
+        CHECK(used == (long)(n - h) && done);
+        body->len = len;
+    } else {
+        eio_buf_append(body, d + h, n - h);
+    }
+    eio_buf_reset(&p->out);
+}
+
+/* A GET on the session with these extra headers, answered at once (a packet
+ * of len bytes queued first): its head and body. */
+static void get_with(world *w, const char *sid, const char *version, const char *headers,
+                     size_t len, char *head, size_t head_size, eio_buf *body)
+{
+    char *msg = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        msg[i] = (char)('a' + i % 7);
+    eio_server_lock(w->srv);
+    eio_socket_send(w->last, msg, len, 0);
+    eio_server_unlock(w->srv);
+    free(msg);
+    peer *g;
+    eio__conn *gc = connect_peer(w, &g);
+    char req[512];
+    snprintf(req, sizeof(req), "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/%s\r\n%s\r\n",
+             sid, version, headers);
+    send_str(w, gc, g, req);
+    take_response(g, head, head_size, body);
+}
+
+static int inflate_to(int gzip, const eio_buf *in, eio_buf *out)
+{
+    z_stream z = {0};
+    if (inflateInit2(&z, 15 + (gzip ? 16 : 0)) != Z_OK)
+        return -1;
+    z.next_in = in->data;
+    z.avail_in = (uInt)in->len;
+    uint8_t *dst = eio_buf_reserve(out, 1 << 20);
+    z.next_out = dst;
+    z.avail_out = 1 << 20;
+    int r = inflate(&z, Z_FINISH);
+    eio_buf_advance(out, (size_t)(z.next_out - dst));
+    inflateEnd(&z);
+    return r == Z_STREAM_END ? 0 : -1;
+}
+
+/* The payload of one message of len bytes, as get_with queues it. */
+static int is_payload(const eio_buf *b, size_t len)
+{
+    if (b->len != len + 1 || b->data[0] != '4')
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (b->data[1 + i] != (uint8_t)('a' + i % 7))
+            return 0;
+    return 1;
+}
+
+static void test_polling_compression(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    char sid[21], head[2048];
+    eio_buf body = EIO_BUF_INIT, plain = EIO_BUF_INIT;
+    handshake(&w, 4, sid);
+    /* gzip above the threshold: Content-Encoding, chunked (no Content-Length), no Vary. */
+    get_with(&w, sid, "1.1", "Host: x\r\nAccept-Encoding: gzip, deflate\r\n", 3000, head,
+             sizeof(head), &body);
+    CHECK(starts(head, "HTTP/1.1 200 OK\r\n"));
+    CHECK(strstr(head, "Content-Encoding: gzip\r\n") != NULL);
+    CHECK(strstr(head, "Content-Length") == NULL && strstr(head, "Vary") == NULL);
+    CHECK(strstr(head, "Content-Type: text/plain; charset=UTF-8\r\n") != NULL);
+    CHECK(body.len < 200);
+    CHECK_EQ_INT(inflate_to(1, &body, &plain), 0);
+    CHECK(is_payload(&plain, 3000));
+    /* deflate first in the header: deflate (a zlib stream). */
+    eio_buf_reset(&plain);
+    get_with(&w, sid, "1.1", "Host: x\r\nAccept-Encoding: deflate, gzip\r\n", 3000, head,
+             sizeof(head), &body);
+    CHECK(strstr(head, "Content-Encoding: deflate\r\n") != NULL);
+    CHECK_EQ_INT(inflate_to(0, &body, &plain), 0);
+    CHECK(is_payload(&plain, 3000));
+    /* The threshold counts the payload's bytes: 1023 + "4" is compressed, 1022 + "4" not. */
+    get_with(&w, sid, "1.1", "Host: x\r\nAccept-Encoding: gzip\r\n", 1023, head, sizeof(head),
+             &body);
+    CHECK(strstr(head, "Content-Encoding: gzip\r\n") != NULL);
+    get_with(&w, sid, "1.1", "Host: x\r\nAccept-Encoding: gzip\r\n", 1022, head, sizeof(head),
+             &body);
+    CHECK(strstr(head, "Content-Encoding") == NULL);
+    CHECK(strstr(head, "Content-Length: 1023\r\n") != NULL);
+    CHECK(is_payload(&body, 1022));
+    /* No Accept-Encoding, identity only, or gzip refused: as it is. */
+    static const char *const refused[] = {"Host: x\r\n", "Host: x\r\nAccept-Encoding: identity\r\n",
+                                          "Host: x\r\nAccept-Encoding: gzip;q=0, br\r\n"};
+    for (size_t i = 0; i < 3; i++) {
+        get_with(&w, sid, "1.1", refused[i], 3000, head, sizeof(head), &body);
+        CHECK(strstr(head, "Content-Encoding") == NULL);
+        CHECK(is_payload(&body, 3000));
+    }
+    /* Two Accept-Encoding headers count as one list, as Node joins them. */
+    get_with(&w, sid, "1.1", "Host: x\r\nAccept-Encoding: br\r\nAccept-Encoding: deflate\r\n", 3000,
+             head, sizeof(head), &body);
+    CHECK(strstr(head, "Content-Encoding: deflate\r\n") != NULL);
+    /* HTTP/1.0 cannot read chunks: unframed, and the connection closes. */
+    eio_buf_reset(&plain);
+    get_with(&w, sid, "1.0", "Accept-Encoding: gzip\r\nConnection: keep-alive\r\n", 3000, head,
+             sizeof(head), &body);
+    CHECK(strstr(head, "Content-Encoding: gzip\r\n") != NULL);
+    CHECK(strstr(head, "Transfer-Encoding") == NULL && strstr(head, "Content-Length") == NULL);
+    CHECK(strstr(head, "Connection: close\r\n") != NULL);
+    CHECK_EQ_INT(inflate_to(1, &body, &plain), 0);
+    CHECK(is_payload(&plain, 3000));
+    /* Off: never compressed. */
+    w.srv->opts.http_compression = 0;
+    get_with(&w, sid, "1.1", "Host: x\r\nAccept-Encoding: gzip\r\n", 3000, head, sizeof(head),
+             &body);
+    CHECK(strstr(head, "Content-Encoding") == NULL);
+    CHECK(is_payload(&body, 3000));
+    eio_buf_free(&body);
+    eio_buf_free(&plain);
+    world_free(&w);
+}
+
+/* Names handed to the backend (serveClient's bundle) are not Engine.IO
+ * requests; other names under the path still are; upgrades stay the engine's. */
+static void test_backend_names(void)
+{
+    world w;
+    world_init(&w, 25000, 20000);
+    eio_server_add_backend_name(w.srv, "socket.io.js");
+    peer *p;
+    eio__conn *c = connect_peer(&w, &p);
+    /* No backend in this test: the name gets the engine's 404, not its 400. */
+    send_str(&w, c, p, "GET /engine.io/socket.io.js?v=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    char *r = take(p);
+    CHECK(starts(r, "HTTP/1.1 404 Not Found\r\n"));
+    free(r);
+    send_str(&w, c, p,
+             "POST /engine.io/socket.io.js HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    r = take(p);
+    CHECK(starts(r, "HTTP/1.1 404 Not Found\r\n"));
+    free(r);
+    static const char *const engine_names[] = {
+        "/engine.io/socket.io.js.map", "/engine.io/socket.io.jsx", "/engine.io/x/socket.io.js",
+        "/engine.io/socket%2Eio.js"};
+    for (size_t i = 0; i < 4; i++) {
+        char req[256];
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", engine_names[i]);
+        send_str(&w, c, p, req);
+        r = take(p);
+        CHECK(starts(r, "HTTP/1.1 400 Bad Request\r\n"));
+        CHECK(strstr(r, "Transport unknown") != NULL);
+        free(r);
+    }
+    /* A WebSocket upgrade on the name: the engine's refusal, as in Node. */
+    send_str(&w, c, p,
+             "GET /engine.io/socket.io.js HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+             "Sec-WebSocket-Version: 13\r\n\r\n");
+    r = take(p);
+    CHECK(starts(r, "HTTP/1.1 400 Bad Request\r\n"));
+    CHECK(strcmp(body_of(r), "Transport unknown") == 0);
+    free(r);
+    /* With CORS, its preflight is answered here. */
+    eio_server_set_http(w.srv, "/engine.io/", "*", 0);
+    c = connect_peer(&w, &p);
+    send_str(&w, c, p,
+             "OPTIONS /engine.io/socket.io.js HTTP/1.1\r\nHost: x\r\nOrigin: http://a\r\n"
+             "Access-Control-Request-Method: GET\r\n\r\n");
+    r = take(p);
+    CHECK(starts(r, "HTTP/1.1 204 No Content\r\n"));
+    CHECK(strstr(r, "Access-Control-Allow-Origin: *\r\n") != NULL);
+    free(r);
+    world_free(&w);
+}
+
 int main(void)
 {
     RUN_TEST(test_handshake_and_keep_alive);
@@ -602,5 +797,7 @@ int main(void)
     RUN_TEST(test_upgrade_keeps_order);
     RUN_TEST(test_probe_timeout_keeps_session);
     RUN_TEST(test_close_paths);
+    RUN_TEST(test_polling_compression);
+    RUN_TEST(test_backend_names);
     return TEST_SUMMARY();
 }
