@@ -107,7 +107,7 @@ int sio_packet_encode_msgpack(const sio_packet *p, eio_buf *out)
     if (p->has_id)
         cJSON_AddNumberToObject(m, "id", (double)p->id);
     size_t before = out->len;
-    int r = sio_msgpack_encode(m, 0, attachment_bytes, (void *)p, out);
+    int r = sio_msgpack_encode(m, SIO_MSGPACK_MAX_DEPTH_LIMIT, attachment_bytes, (void *)p, out);
     sio_json_delete(m);
     if (r != 0) {
         out->len = before;
@@ -158,9 +158,13 @@ static int has_placeholder(const cJSON *v)
     return 0;
 }
 
+/* Number.isInteger (the cast is only made in range). */
 static int is_integer(const cJSON *v)
 {
-    return cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble;
+    if (!cJSON_IsNumber(v))
+        return 0;
+    double d = v->valuedouble;
+    return d > -9.0e18 && d < 9.0e18 && d == (double)(long long)d;
 }
 
 int sio_packet_decode_msgpack(const uint8_t *data, size_t len, const sio_packet_options *opt,
