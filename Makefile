@@ -12,6 +12,9 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wmissing-prot
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread -I. -MMD -MP $(WARN)
 LDLIBS   := -lcivetweb -lhiredis -lmsgpackc -lcjson -lbrotlienc -lz -lssl -lcrypto -lpthread
+# crypt_r (libxcrypt: bcrypt for the Admin UI's basic auth, socketio/sio_admin.c); its
+# libcrypt-dev comes with build-essential (libc6-dev depends on it)
+LDLIBS   += -lcrypt
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -78,7 +81,7 @@ $(UNIT_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIBS_ALL)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread -fsanitize=fuzzer,address,undefined
 build/fuzz/%: test/fuzz/%.c $(ENGINEIO_SRC) $(SOCKETIO_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) -lmsgpackc -lcjson -lz -lssl -lcrypto
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) -lmsgpackc -lcjson -lz -lssl -lcrypto -lcrypt
 fuzz: $(FUZZ_BINS)
 
 # Installs what is missing: Debian packages (as root, with apt-get) and the

@@ -25,6 +25,57 @@ static void usage(const char *name)
         "           [--adapter-key PREFIX] [--subscription-mode static|dynamic|dynamic-private]\n"
         "           [--requests-timeout MS] [--publish-on-specific-response-channel]]\n",
         name);
+    fprintf(stderr, "          [--admin-ui] [--admin-auth USER:BCRYPT_HASH] [--admin-readonly]\n"
+                    "          [--admin-mode development|production] [--admin-namespace NAME]\n"
+                    "          [--admin-server-id ID]\n");
+}
+
+/* The --admin-* flags (long options only, past the characters). */
+enum {
+    OPT_ADMIN_UI = 0x100,
+    OPT_ADMIN_AUTH,
+    OPT_ADMIN_READONLY,
+    OPT_ADMIN_MODE,
+    OPT_ADMIN_NAMESPACE,
+    OPT_ADMIN_SERVER_ID,
+};
+
+/* One --admin-* flag into o->admin; 0, or 2 after a message. */
+static int admin_flag(int ch, const char *arg, const char *name, example_opts *o)
+{
+    static char username[256];
+    o->admin_ui = 1;
+    switch (ch) {
+    case OPT_ADMIN_AUTH: {
+        const char *colon = strrchr(arg, ':'); /* a bcrypt hash has no ':' */
+        size_t n = colon ? (size_t)(colon - arg) : 0;
+        if (!colon || n == 0 || n >= sizeof(username)) {
+            fprintf(stderr, "%s: --admin-auth is USER:BCRYPT_HASH\n", name);
+            return 2;
+        }
+        memcpy(username, arg, n);
+        username[n] = 0;
+        o->admin.auth = SIO_ADMIN_AUTH_BASIC;
+        o->admin.username = username;
+        o->admin.password_hash = colon + 1;
+        break;
+    }
+    case OPT_ADMIN_READONLY: o->admin.readonly = 1; break;
+    case OPT_ADMIN_MODE:
+        if (strcmp(arg, "development") == 0) {
+            o->admin.mode = SIO_ADMIN_MODE_DEVELOPMENT;
+        } else if (strcmp(arg, "production") == 0) {
+            o->admin.mode = SIO_ADMIN_MODE_PRODUCTION;
+        } else {
+            fprintf(stderr, "%s: --admin-mode is development or production\n", name);
+            return 2;
+        }
+        break;
+    case OPT_ADMIN_NAMESPACE: o->admin.namespace_name = arg; break;
+    case OPT_ADMIN_SERVER_ID: o->admin.server_id = arg; break;
+    default: break;
+    }
+    return 0;
 }
 
 int example_parse(int argc, char **argv, const char *name, example_opts *o)
@@ -33,6 +84,8 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
     sio_options_default(&o->sio);
     srv_options_default(&o->srv);
     clu_options_default(&o->cluster_opts);
+    sio_admin_options_default(&o->admin);
+    o->admin_ui = 0;
     o->cluster = NULL;
     const char *adapter = NULL;
     o->srv.path = "/socket.io/";
@@ -60,6 +113,12 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         {"no-serve-client", no_argument, NULL, 'N'},
         {"client-dist", required_argument, NULL, 'D'},
         {"no-http-compression", no_argument, NULL, 'Z'},
+        {"admin-ui", no_argument, NULL, OPT_ADMIN_UI},
+        {"admin-auth", required_argument, NULL, OPT_ADMIN_AUTH},
+        {"admin-readonly", no_argument, NULL, OPT_ADMIN_READONLY},
+        {"admin-mode", required_argument, NULL, OPT_ADMIN_MODE},
+        {"admin-namespace", required_argument, NULL, OPT_ADMIN_NAMESPACE},
+        {"admin-server-id", required_argument, NULL, OPT_ADMIN_SERVER_ID},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -123,6 +182,15 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         case 'N': o->srv.serve_client = 0; break;
         case 'D': o->srv.client_dist = optarg; break;
         case 'Z': o->sio.engine.http_compression = 0; break;
+        case OPT_ADMIN_UI:
+        case OPT_ADMIN_AUTH:
+        case OPT_ADMIN_READONLY:
+        case OPT_ADMIN_MODE:
+        case OPT_ADMIN_NAMESPACE:
+        case OPT_ADMIN_SERVER_ID:
+            if (admin_flag(ch, optarg, name, o))
+                return 2;
+            break;
         case 'h': usage(name); return 1;
         default: usage(name); return 2;
         }
@@ -130,6 +198,15 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
     o->sio.engine.max_clients = o->srv.max_clients;
     o->sio.engine.log_level = o->srv.log_level;
     o->sio.engine.log = srv_engine_log;
+    if (o->admin_ui) {
+        if (o->admin.auth == SIO_ADMIN_AUTH_UNSET)
+            o->admin.auth = SIO_ADMIN_AUTH_NONE; /* auth: false */
+        const char *why = sio_admin_options_error(&o->admin);
+        if (why) {
+            fprintf(stderr, "%s: admin UI: %s\n", name, why);
+            return 2;
+        }
+    }
     if (adapter) {
         o->cluster_opts.url = adapter;
         o->cluster = clu_new(&o->cluster_opts);
@@ -145,6 +222,20 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
 
 int example_run(const char *name, example_opts *o, sio_server *io)
 {
+    if (o->admin_ui) { /* instrument(io, opts) */
+        eio_server_lock(sio_server_engine(io));
+        int r = sio_admin_instrument(io, &o->admin);
+        eio_server_unlock(sio_server_engine(io));
+        if (r != 0) {
+            fprintf(stderr, "%s: admin UI: %s\n", name, sio_strerror(r));
+            sio_server_free(io);
+            clu_free(o->cluster);
+            return 1;
+        }
+        if (o->admin.auth == SIO_ADMIN_AUTH_NONE)
+            srv_log(SRV_LOG_WARN, "admin UI on %s without authentication: use with caution",
+                    o->admin.namespace_name);
+    }
     srv_server *http = srv_new(&o->srv, sio_server_engine(io));
     if (!http || srv_start(http) != 0) {
         srv_free(http);

@@ -17,12 +17,18 @@
 #include "cluster/clu.h"
 #include "server/srv.h"
 #include "socketio/sio.h"
+#include "socketio/sio_admin.h"
 
 typedef struct example_opts {
     sio_options sio;
     srv_options srv;
     clu_options cluster_opts;
     clu_cluster *cluster; /* --adapter redis://...: the Redis adapter (freed by example_run) */
+    /* The Admin UI (socketio/sio_admin.h): --admin-ui, --admin-auth USER:BCRYPT_HASH,
+     * --admin-readonly, --admin-mode development|production, --admin-namespace NAME,
+     * --admin-server-id ID (any of them turns it on); example_run instruments io. */
+    int admin_ui;
+    sio_admin_options admin;
 } example_opts;
 
 /* Parses the common flags into o (after filling defaults, with path

@@ -149,6 +149,7 @@ typedef struct encoded_msgs {
     eio_message *text;
     eio_message **bins;
     size_t n_bins;
+    size_t bytes; /* of the text and the attachments (for the observer) */
 } encoded_msgs;
 
 typedef struct deliver_ctx {
@@ -171,11 +172,14 @@ static encoded_msgs *encoding_for(deliver_ctx *d, int protocol)
     if (d->parser->encode(protocol, d->packet, &e) == 0) {
         m->ok = 1;
         m->text = eio_message_new(e.text.data, e.text.len, e.binary);
+        m->bytes = e.text.len;
         m->n_bins = e.attachment_count;
         if (m->n_bins) {
             m->bins = eio_malloc(m->n_bins * sizeof(*m->bins));
-            for (size_t i = 0; i < m->n_bins; i++)
+            for (size_t i = 0; i < m->n_bins; i++) {
                 m->bins[i] = eio_message_new(e.attachments[i]->data, e.attachments[i]->len, 1);
+                m->bytes += e.attachments[i]->len;
+            }
         }
     }
     sio_encoded_free(&e);
@@ -228,6 +232,12 @@ static void deliver_one(sio_socket *s, void *arg)
     sio__client *c = s->client;
     if (c->closed || !c->conn)
         return;
+    const sio__observer *obs = s->nsp->io->observer;
+    if (obs) /* Node's adapter notifies before the volatile check */
+        obs->event_sent(obs->ud, s, d->packet->data, d->packet->attachments,
+                        d->packet->attachment_count);
+    if (c->closed || !c->conn) /* the observer ran code: look again */
+        return;
     if ((d->flags & SIO_BC_VOLATILE) && !eio_socket_writable(c->conn))
         return;
     encoded_msgs *m = encoding_for(d, c->protocol);
@@ -235,9 +245,11 @@ static void deliver_one(sio_socket *s, void *arg)
         return;
     if (s->any_outgoing.len)
         notify_outgoing(d, s);
-    eio_socket_send_message(c->conn, m->text);
+    int sent = eio_socket_send_message(c->conn, m->text) == 0;
     for (size_t i = 0; i < m->n_bins; i++)
-        eio_socket_send_message(c->conn, m->bins[i]);
+        sent += eio_socket_send_message(c->conn, m->bins[i]) == 0;
+    if (obs && sent)
+        obs->packets_out(obs->ud, c, (size_t)sent, m->bytes); /* counts; sends nothing */
     if (d->ack) {
         sio__pending_ack *a = eio_calloc(1, sizeof(*a));
         a->id = d->packet->id;

@@ -21,6 +21,9 @@ void sio_socket_set_data_json(sio_socket *s, cJSON *data)
 {
     sio_json_delete(s->data_json);
     s->data_json = data;
+    const sio__observer *obs = s->nsp->io->observer;
+    if (obs && s->connected)
+        obs->data_changed(obs->ud, s);
 }
 
 const cJSON *sio_socket_data_json(const sio_socket *s)

@@ -72,6 +72,8 @@ typedef struct sio__client {
     sio_socket *sockets;        /* every socket of this client (connecting or connected) */
     sio_packet_decoder decoder; /* the parser's state (a packet waiting for attachments) */
     eio_timeout *connect_timer;
+    int observed_transport; /* the transport the observer last saw (sio__observer) */
+    int observer_queued;    /* held in the observer's queue (sio_admin.c) */
     struct sio__client *prev, *next;
 } sio__client;
 
@@ -134,6 +136,43 @@ struct sio_next {
     sio_ack *ack;
 };
 
+/* What happens in the server, told to one observer (the admin UI's
+ * instrumentation, sio_admin.c) as it happens, from the call sites in
+ * sio_server.c, sio_socket.c, sio_broadcast.c and sio_cluster.c. With no
+ * observer attached (io->observer NULL) each call site costs one pointer
+ * test. Every callback is set, runs with the engine lock held (except close)
+ * and must not free what it is given. Events are given as the packet's data,
+ * [event, ...args], with its binary frames (borrowed). */
+typedef struct sio__observer {
+    void *ud;
+    /* Engine.IO sessions: opened, closed (the engine's reason), a message
+     * in (its length in bytes), messages out (how many, and their bytes;
+     * called in the middle of a send: it must not send anything itself). */
+    void (*raw_connection)(void *ud, sio__client *c);
+    void (*raw_disconnection)(void *ud, sio__client *c, const char *reason);
+    void (*packet_in)(void *ud, sio__client *c, size_t bytes);
+    void (*packets_out)(void *ud, sio__client *c, size_t count, size_t bytes);
+    /* Sockets: connected (its own room joined, before the connection
+     * handlers), disconnected (rooms left, before the disconnect handlers),
+     * socket.data replaced while connected. */
+    void (*socket_connected)(void *ud, sio_socket *s);
+    void (*socket_disconnected)(void *ud, sio_socket *s, const char *reason);
+    void (*data_changed)(void *ud, sio_socket *s);
+    /* A room joined or left by a socket of this node (not when it already
+     * was, or was not, in it). */
+    void (*room_joined)(void *ud, sio_socket *s, const char *room);
+    void (*room_left)(void *ud, sio_socket *s, const char *room);
+    /* An event from the client (before onAny), or to it (socket.emit and
+     * broadcasts, as onAnyOutgoing sees them). */
+    void (*event_received)(void *ud, sio_socket *s, const cJSON *data, eio_frame *const *bins,
+                           size_t n_bins);
+    void (*event_sent)(void *ud, sio_socket *s, const cJSON *data, eio_frame *const *bins,
+                       size_t n_bins);
+    /* sio_server_free, after every session closed, without the lock: the
+     * observer detaches (io->observer = NULL) and frees itself. */
+    void (*close)(void *ud);
+} sio__observer;
+
 struct sio_server {
     sio_options opts;
     const sio_parser *parser; /* opts.parser, or the default */
@@ -143,6 +182,7 @@ struct sio_server {
     sio__client *clients;
     uint64_t mark; /* broadcast stamps */
     int closing;
+    const sio__observer *observer; /* NULL: none (see sio__observer) */
 };
 
 /* sio_server.c */
@@ -177,6 +217,37 @@ int sio__recovery_restore(sio_socket *s, const char *pid, const char *offset);
 
 /* sio_cluster.c */
 void sio__nsp_cluster_free(sio_namespace *nsp);
+
+/* sio_admin.c: the admin UI's aggregated events, Node's EventBuffer: counts
+ * per second of wall-clock time (ms, rounded down to the second), type and
+ * subtype, in the order they first appeared. Pure: the time is an argument. */
+enum {
+    SIO__ADMIN_RAW_CONNECTION,
+    SIO__ADMIN_RAW_DISCONNECTION,
+    SIO__ADMIN_PACKETS_IN,
+    SIO__ADMIN_PACKETS_OUT,
+    SIO__ADMIN_BYTES_IN,
+    SIO__ADMIN_BYTES_OUT,
+};
+typedef struct sio__admin_bucket {
+    int64_t timestamp; /* ms, a whole second */
+    int type;          /* SIO__ADMIN_* */
+    char *subtype;     /* owned; NULL: none */
+    uint64_t count;
+} sio__admin_bucket;
+typedef struct sio__admin_events {
+    sio__admin_bucket *items;
+    size_t len, cap;
+} sio__admin_events;
+/* At most this many buckets between two takes; new keys past it are dropped. */
+#define SIO__ADMIN_MAX_BUCKETS 10000
+void sio__admin_events_push(sio__admin_events *b, int64_t now_ms, int type, const char *subtype,
+                            uint64_t count);
+/* getValuesAndClear: [{timestamp, type, subType?, count}, ...]; b is empty after. */
+cJSON *sio__admin_events_take(sio__admin_events *b);
+void sio__admin_events_free(sio__admin_events *b);
+/* JavaScript's Date.prototype.toISOString(): "2024-05-01T12:34:56.789Z". */
+void sio__admin_iso_date(int64_t ms, char out[32]);
 
 /* sio_args.c */
 sio_args *sio__args_take(cJSON *array, eio_frame **bins, size_t n_bins);

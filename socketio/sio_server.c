@@ -410,6 +410,8 @@ static void on_eio_connection(eio_socket *conn, void *ud)
     io->clients = c;
     c->connect_timer =
         eio_set_timeout(io->engine, (uint64_t)io->opts.connect_timeout_ms, on_connect_timeout, c);
+    if (io->observer)
+        io->observer->raw_connection(io->observer->ud, c);
     if (c->protocol == 4) {
         /* Protocol v4 clients are connected to "/" without asking. */
         client_connect(c, "/", NULL, NULL);
@@ -422,6 +424,8 @@ static void on_eio_message(eio_socket *conn, const uint8_t *data, size_t len, in
     sio__client *c = eio_socket_get_user_data(conn);
     if (!c || c->closed)
         return;
+    if (io->observer)
+        io->observer->packet_in(io->observer->ud, c, len);
     client_ref(c);
     sio_packet p;
     sio_packet_options po = {io->opts.max_attachments, io->opts.max_json_depth};
@@ -440,6 +444,8 @@ static void on_eio_close(eio_socket *conn, const char *reason, void *ud)
     if (!c)
         return;
     eio_socket_set_user_data(conn, NULL);
+    if (io->observer)
+        io->observer->raw_disconnection(io->observer->ud, c, reason);
     /* Node: the engine's reason; the server closing says "server shutting down". */
     sio__client_close(c, io->closing ? "server shutting down" : reason);
     if (c->prev)
@@ -487,6 +493,8 @@ void sio_server_free(sio_server *io)
     io->closing = 1;
     eio_server_unlock(io->engine);
     eio_server_shutdown(io->engine); /* every session: "server shutting down" */
+    if (io->observer)
+        io->observer->close(io->observer->ud); /* detaches: io->observer is NULL after */
     /* The namespaces go while the loop still runs: their adapters may hold
      * descriptors and timers on it (a Redis connection). */
     eio_server_lock(io->engine);

@@ -24,9 +24,58 @@
 
 static void send_encoded(sio__client *c, const sio_encoded *e)
 {
-    eio_socket_send(c->conn, e->text.data, e->text.len, e->binary);
-    for (size_t i = 0; i < e->attachment_count; i++)
-        eio_socket_send(c->conn, e->attachments[i]->data, e->attachments[i]->len, 1);
+    int sent = eio_socket_send(c->conn, e->text.data, e->text.len, e->binary) == 0;
+    size_t bytes = e->text.len;
+    for (size_t i = 0; i < e->attachment_count; i++) {
+        sent += eio_socket_send(c->conn, e->attachments[i]->data, e->attachments[i]->len, 1) == 0;
+        bytes += e->attachments[i]->len;
+    }
+    const sio__observer *obs = c->io->observer;
+    if (obs && sent)
+        obs->packets_out(obs->ud, c, (size_t)sent, bytes);
+}
+
+/* Joins rooms through the adapter, telling the observer of each room the
+ * socket was not in yet. */
+static void join_rooms(sio_socket *s, const char *const *rooms, size_t n)
+{
+    sio_adapter *a = s->nsp->adapter;
+    const sio__observer *obs = s->nsp->io->observer;
+    if (!obs) {
+        a->ops->add_all(a, s, rooms, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int had = a->ops->has(a, s, rooms[i]);
+        a->ops->add_all(a, s, &rooms[i], 1);
+        if (!had && s->connected)
+            obs->room_joined(obs->ud, s, rooms[i]);
+    }
+}
+
+static void collect_room(const char *room, void *ud)
+{
+    cJSON_AddItemToArray(ud, sio_json_create_string(room, strlen(room)));
+}
+
+/* Leaves every room (delAll), telling the observer of each. */
+static void leave_all_rooms(sio_socket *s)
+{
+    sio_adapter *a = s->nsp->adapter;
+    const sio__observer *obs = s->nsp->io->observer;
+    if (!obs) {
+        a->ops->del_all(a, s);
+        return;
+    }
+    cJSON *rooms = cJSON_CreateArray();
+    a->ops->socket_rooms(a, s, collect_room, rooms);
+    a->ops->del_all(a, s);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rooms)
+    {
+        obs->room_left(obs->ud, s, r->valuestring);
+    }
+    sio_json_delete(rooms);
 }
 
 int sio__send_packet(sio__client *c, const sio_packet *p)
@@ -196,10 +245,9 @@ void sio__socket_onconnect(sio_socket *s)
     nsp->sockets = s;
     nsp->n_sockets++;
     const char *own = s->id;
-    nsp->adapter->ops->add_all(nsp->adapter, s, &own, 1);
+    join_rooms(s, &own, 1);
     if (s->n_restore_rooms) /* recovered: its rooms again */
-        nsp->adapter->ops->add_all(nsp->adapter, s, (const char *const *)s->restore_rooms,
-                                   s->n_restore_rooms);
+        join_rooms(s, (const char *const *)s->restore_rooms, s->n_restore_rooms);
     eio_clear_timeout(c->io->engine, c->connect_timer);
     c->connect_timer = NULL;
     sio_packet p = SIO_PACKET_INIT;
@@ -214,6 +262,9 @@ void sio__socket_onconnect(sio_socket *s)
     sio__send_packet(c, &p);
     sio_json_delete(p.data);
     sio__socket_ref(s);
+    const sio__observer *obs = nsp->io->observer;
+    if (obs)
+        obs->socket_connected(obs->ud, s);
     /* io.on("connection"): the group's handlers, then the namespace's. */
     sio__handlers *lists[2] = {nsp->group ? &nsp->group->on_connection : NULL, &nsp->on_connection};
     for (int l = 0; l < 2; l++) {
@@ -275,7 +326,7 @@ void sio__socket_onclose(sio_socket *s, const char *reason)
             if (strcmp(reason, recoverable[i]) == 0)
                 sio__recovery_persist(s);
     if (was_connected) {
-        nsp->adapter->ops->del_all(nsp->adapter, s);
+        leave_all_rooms(s);
         if (s->nsp_prev)
             s->nsp_prev->nsp_next = s->nsp_next;
         else
@@ -303,6 +354,9 @@ void sio__socket_onclose(sio_socket *s, const char *reason)
         s->client_acks = a->next;
         free(a);
     }
+    const sio__observer *obs = nsp->io->observer;
+    if (was_connected && obs)
+        obs->socket_disconnected(obs->ud, s, reason);
     if (was_connected)
         fire_reason(s, &s->disconnect, reason);
     sio__socket_unref(s);
@@ -362,6 +416,9 @@ static void onevent(sio_socket *s, sio_packet *p)
 {
     cJSON *array = p->data;
     p->data = NULL;
+    const sio__observer *obs = s->nsp->io->observer;
+    if (obs)
+        obs->event_received(obs->ud, s, array, p->attachments, p->attachment_count);
     cJSON *first = cJSON_DetachItemFromArray(array, 0);
     char *event;
     if (cJSON_IsString(first)) {
@@ -586,6 +643,9 @@ static int emit(sio_socket *s, const char *event, sio_args *args, int timeout_ms
     }
     notify_outgoing(s, event, args);
     sio__args_prepend_event(args, event);
+    const sio__observer *obs = s->nsp->io->observer;
+    if (obs)
+        obs->event_sent(obs->ud, s, args->array, args->bins, args->n_bins);
     if (!fn && s->pid) { /* recovery: as Node, through the store, to the socket's own room */
         const char *own = s->id;
         sio_broadcast_opts o = {&own, 1, NULL, 0, 0};
@@ -663,7 +723,7 @@ int sio_socket_join(sio_socket *s, const char *room)
 {
     if (!s->connected || !room)
         return SIO_ECLOSED;
-    s->nsp->adapter->ops->add_all(s->nsp->adapter, s, &room, 1);
+    join_rooms(s, &room, 1);
     return SIO_OK;
 }
 
@@ -671,7 +731,12 @@ int sio_socket_leave(sio_socket *s, const char *room)
 {
     if (!s->connected || !room)
         return SIO_ECLOSED;
-    s->nsp->adapter->ops->del(s->nsp->adapter, s, room);
+    sio_adapter *a = s->nsp->adapter;
+    const sio__observer *obs = s->nsp->io->observer;
+    int had = obs && a->ops->has(a, s, room);
+    a->ops->del(a, s, room);
+    if (had)
+        obs->room_left(obs->ud, s, room);
     return SIO_OK;
 }
 
