@@ -40,7 +40,8 @@ EXAMPLE_BINS := $(addprefix $(BUILD)/,$(EXAMPLES))
 UNIT_BINS    := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 FUZZ_BINS    := $(patsubst test/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all c web unit fuzz test run bench deps deps-test clean format format-check client-dist
+.PHONY: all c web unit fuzz test run bench deps deps-test clean format format-check client-dist \
+        lib install uninstall
 all: c web
 BENCH_BINS   := $(BUILD)/bench-server $(BUILD)/loadgen
 c: $(LIBS_ALL) $(EXAMPLE_BINS) $(BENCH_BINS) client-dist
@@ -163,6 +164,69 @@ format:
 	clang-format -i $(C_FILES)
 format-check:
 	@clang-format --dry-run --Werror $(C_FILES)
+
+# ------------------------------------------------------------------ packaging
+# `make install` (PREFIX=/usr/local, DESTDIR for staging): one library of
+# every layer (engineio, socketio, cluster, server), static and shared
+# (libsocketio-c.a, libsocketio-c.so.0), the public headers under
+# $(PREFIX)/include/socketio-c/ (included as "socketio/sio.h" etc.), a
+# pkg-config file (socketio-c.pc) and an HTML API reference made from the
+# headers (share/doc/socketio-c/api.html). `make uninstall` removes them.
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include/socketio-c
+DOCDIR  ?= $(PREFIX)/share/doc/socketio-c
+PCDIR   ?= $(LIBDIR)/pkgconfig
+VERSION := 0.1.0
+SOVER   := 0
+LIB_SRC        := $(ENGINEIO_SRC) $(SOCKETIO_SRC) $(CLUSTER_SRC) $(SERVER_SRC)
+PUBLIC_HEADERS := $(filter-out %_internal.h,$(wildcard engineio/*.h socketio/*.h cluster/*.h server/*.h))
+LIB_A    := $(BUILD)/libsocketio-c.a
+LIB_SO   := $(BUILD)/libsocketio-c.so.$(SOVER)
+LIB_PC   := $(BUILD)/socketio-c.pc
+LIB_DOC  := $(BUILD)/api.html
+LIB_PRIVATE := $(filter-out -lpthread,$(LDLIBS)) -lpthread
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+PIC_OBJS := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRC))
+$(LIB_A): $(PIC_OBJS)
+	$(AR) rcs $@ $^
+$(LIB_SO): $(PIC_OBJS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libsocketio-c.so.$(SOVER) -o $@ $^ $(LDLIBS)
+# Written at every install, for the PREFIX given then.
+define write_pc
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
+	  'Name: socketio-c' 'Description: A Socket.IO server in C (Engine.IO v3/v4, Socket.IO v4/v5, Redis adapters)' \
+	  'Version: $(VERSION)' 'Cflags: -I$${includedir} -pthread' 'Libs: -L$${libdir} -lsocketio-c' \
+	  'Libs.private: $(LIB_PRIVATE)' >$(1)
+endef
+$(LIB_PC): Makefile
+	@mkdir -p $(dir $@)
+	$(call write_pc,$@)
+# The reference: each public header, its comments being the documentation.
+$(LIB_DOC): $(PUBLIC_HEADERS)
+	@mkdir -p $(dir $@)
+	@{ echo '<!doctype html><meta charset="utf-8"><title>socketio-c $(VERSION) API</title>'; \
+	  echo '<h1>socketio-c $(VERSION): the API</h1><p>Every public header; the comments are the reference (ownership, threading, errors).</p><ul>'; \
+	  for h in $(PUBLIC_HEADERS); do echo "<li><a href=\"#$$h\">$$h</a></li>"; done; echo '</ul>'; \
+	  for h in $(PUBLIC_HEADERS); do echo "<h2 id=\"$$h\">$$h</h2><pre>"; \
+	    sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' $$h; echo '</pre>'; done; } >$@
+lib: $(LIB_A) $(LIB_SO) $(LIB_PC) $(LIB_DOC)
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(DOCDIR)
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libsocketio-c.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libsocketio-c.so
+	for h in $(PUBLIC_HEADERS); do install -D -m 644 $$h $(DESTDIR)$(INCDIR)/$$h || exit 1; done
+	$(call write_pc,$(DESTDIR)$(PCDIR)/socketio-c.pc)
+	install -m 644 $(LIB_DOC) $(DESTDIR)$(DOCDIR)/api.html
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libsocketio-c.a $(DESTDIR)$(LIBDIR)/libsocketio-c.so \
+	  $(DESTDIR)$(LIBDIR)/libsocketio-c.so.$(SOVER) $(DESTDIR)$(PCDIR)/socketio-c.pc
+	rm -rf $(DESTDIR)$(INCDIR) $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build

@@ -74,6 +74,16 @@ else
     count bench-smoke 1 0 1
 fi
 
+echo "== packaging (test/packaging/check.sh: make install, hello built with pkg-config alone)"
+if out=$(timeout 300 bash test/packaging/check.sh 2>&1); then
+    echo "$out" | tail -1
+    count packaging 0 1 0
+else
+    echo "$out" | tail -20
+    echo "packaging: FAILED"
+    count packaging 1 0 1
+fi
+
 echo "== cluster benchmark smoke run (bench/cluster.sh --smoke: two C nodes over redis-server)"
 if out=$(BUILD=$BUILD timeout 120 bash bench/cluster.sh --smoke 2>&1); then
     echo "cluster-bench-smoke: ok"
