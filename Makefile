@@ -72,7 +72,7 @@ $(EXAMPLE_BINS): $(BUILD)/%: $$(call obj,$$(wildcard examples/%/*.c)) $(EXAMPLES
 $(BUILD)/bench-server: $(BUILD)/obj/bench/server.o $(EXAMPLES_COMMON) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS_ALL) $(LDLIBS)
 $(BUILD)/loadgen: $(BUILD)/obj/bench/loadgen.o
-	$(CC) $(LDFLAGS) -o $@ $^ -lm -lssl -lcrypto
+	$(CC) $(LDFLAGS) -o $@ $^ -lm -lssl -lcrypto -lz
 
 $(UNIT_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)

@@ -25,6 +25,15 @@
  *                                  fan-out to N clients for D s; then K of them stop
  *                                  reading for D s more; then they are drained
  *   pollecho C D                   as echo, over HTTP long-polling
+ * Codec and extension flags (WebSocket scenarios): --msgpack speaks the
+ * socket.io-msgpack-parser format (every Socket.IO packet one binary frame,
+ * the map {type, data, nsp, id}; the server must run the msgpack parser);
+ * --deflate offers permessage-deflate (client_max_window_bits) in the upgrade
+ * and inflates the frames that come compressed (RSV1), one zlib stream per
+ * connection made at its first compressed frame (context takeover, as the
+ * server keeps it); what we send goes uncompressed, as ws does under its
+ * 1024-byte threshold. --payload B also pads echo: ["echo",<t>,"<B bytes>"],
+ * acked with both arguments.
  * Common flags: --port P (3000), --port2 P2 (a second node of a cluster: the
  * odd-numbered connections go there, so fanout receivers are split between
  * two nodes and the broadcaster sits on the first), --host A (127.0.0.1), --tls (every connection
@@ -72,6 +81,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <zlib.h>
 
 #define PRE_MAX   96        /* bytes kept of each received message */
 #define OUT_CAP   1024      /* pending output per connection (clients) */
@@ -164,6 +174,7 @@ typedef struct conn {
     uint8_t closed_by_peer, joined;
     uint8_t tls_rd_want_write; /* SSL_read wants the socket writable */
     uint8_t tls_wr_want_read;  /* SSL_write wants the socket readable */
+    uint8_t zmsg;              /* --deflate: the message being read came compressed */
     uint16_t pre_len;
     char pre[PRE_MAX];
     uint64_t remaining; /* payload bytes left in the current frame */
@@ -177,6 +188,7 @@ typedef struct conn {
     uint64_t gaps; /* broadcasts skipped or out of order */
     pext *px;      /* polling clients only */
     SSL *ssl;      /* --tls only */
+    z_stream *zin; /* --deflate: made at the first compressed frame */
 } conn;
 
 static struct {
@@ -192,11 +204,14 @@ static struct {
     int spin;        /* poll without sleeping (--spin) */
     int slow_rcvbuf; /* SO_RCVBUF of the slow clients (0: the system's autotuning) */
     SSL_CTX *tls;    /* --tls: the one client context */
+    int msgpack;     /* --msgpack */
+    int deflate;     /* --deflate */
+    uint64_t zmsgs;  /* messages that came compressed */
     size_t payload;
     uint64_t deadline_ns;
     uint8_t mask[4];
     /* pre-built frames */
-    uint8_t f_upgrade[256], f_nsp[16], f_pong[16], f_bye[32];
+    uint8_t f_upgrade[384], f_nsp[32], f_pong[16], f_bye[48];
     size_t f_upgrade_len, f_nsp_len, f_pong_len, f_bye_len;
     /* accounting */
     size_t n_ready, n_connecting, conn_failed, lost, errors;
@@ -317,6 +332,12 @@ static void conn_close(conn *c)
         c->ssl = NULL;
         c->tls_rd_want_write = c->tls_wr_want_read = 0;
     }
+    if (c->zin) {
+        inflateEnd(c->zin);
+        free(c->zin);
+        c->zin = NULL;
+    }
+    c->zmsg = 0;
     if (counted(c)) {
         if (c->state >= ST_CONNECTING && c->state < ST_READY)
             G.n_connecting--;
@@ -569,15 +590,110 @@ static char *build_echo(conn *c, char *q)
     return q;
 }
 
+/* ---- --msgpack: the few msgpack forms the generator writes */
+static uint8_t *mp_str(uint8_t *q, const char *s, size_t n)
+{
+    if (n < 32) {
+        *q++ = (uint8_t)(0xa0 | n);
+    } else if (n < 256) {
+        *q++ = 0xd9;
+        *q++ = (uint8_t)n;
+    } else if (n < 65536) {
+        *q++ = 0xda;
+        *q++ = (uint8_t)(n >> 8);
+        *q++ = (uint8_t)n;
+    } else {
+        *q++ = 0xdb;
+        for (int i = 3; i >= 0; i--)
+            *q++ = (uint8_t)(n >> (8 * i));
+    }
+    memcpy(q, s, n);
+    return q + n;
+}
+static uint8_t *mp_uint(uint8_t *q, uint64_t v)
+{
+    if (v < 128) {
+        *q++ = (uint8_t)v;
+    } else if (v <= 0xffffffffu) {
+        *q++ = 0xce;
+        for (int i = 3; i >= 0; i--)
+            *q++ = (uint8_t)(v >> (8 * i));
+    } else {
+        *q++ = 0xcf;
+        for (int i = 7; i >= 0; i--)
+            *q++ = (uint8_t)(v >> (8 * i));
+    }
+    return q;
+}
+#define MP_KEY(q, k) mp_str((q), (k), sizeof(k) - 1)
+/* {type: 2, data: [ (n elements follow) , with id; nsp comes after data in
+ * mp_event_end (the order socket.io-client's emit gives: type, data, id, nsp). */
+static uint8_t *mp_event_begin(uint8_t *q, size_t nargs)
+{
+    *q++ = 0x84;
+    q = MP_KEY(q, "type");
+    *q++ = 2;
+    q = MP_KEY(q, "data");
+    *q++ = (uint8_t)(0x90 | nargs);
+    return q;
+}
+static uint8_t *mp_event_end(uint8_t *q, uint64_t id)
+{
+    q = MP_KEY(q, "id");
+    q = mp_uint(q, id);
+    q = MP_KEY(q, "nsp");
+    return mp_str(q, "/", 1);
+}
+
+static int conn_send_bin(conn *c, const uint8_t *payload, size_t len)
+{
+    static uint8_t fb[MAX_FRAME + 14];
+    if (len > MAX_FRAME)
+        return -1;
+    return conn_write(c, fb, ws_frame(fb, 2, payload, len));
+}
+
 static void send_echo(conn *c)
 {
-    char p[64];
+    static uint8_t buf[MAX_FRAME];
+    if (G.msgpack) {
+        c->wait_id = c->next_id++;
+        uint8_t *q = mp_event_begin(buf, G.payload ? 3 : 2);
+        q = mp_str(q, "echo", 4);
+        c->sent_ns = now_ns();
+        q = mp_uint(q, ts_of(c->sent_ns));
+        if (G.payload)
+            q = mp_str(q, S.pad, G.payload);
+        q = mp_event_end(q, c->wait_id);
+        S.outstanding++;
+        conn_send_bin(c, buf, (size_t)(q - buf));
+        return;
+    }
+    char *p = (char *)buf;
     char *q = build_echo(c, p);
+    if (G.payload) { /* ["echo",<t>] -> ["echo",<t>,"<pad>"] */
+        q[-1] = ',';
+        *q++ = '"';
+        memcpy(q, S.pad, G.payload);
+        q += G.payload;
+        *q++ = '"';
+        *q++ = ']';
+    }
     conn_send_text(c, p, (size_t)(q - p));
 }
 
 static void send_join(conn *c)
 {
+    if (G.msgpack) {
+        uint8_t b[64], *m;
+        c->wait_id = c->next_id++;
+        m = mp_event_begin(b, 2);
+        m = mp_str(m, "join", 4);
+        m = mp_str(m, "bench", 5);
+        m = mp_event_end(m, c->wait_id);
+        conn_send_bin(c, b, (size_t)(m - b));
+        return;
+    }
     char p[64], *q = p;
     c->wait_id = c->next_id++;
     *q++ = '4';
@@ -598,6 +714,22 @@ static void send_broadcast(void)
     S.bc_got = 0;
     S.bc_acked = 0;
     S.bc_busy = 1;
+    if (G.msgpack) { /* the third argument "<seq>:<t>:<pad>" made as text first */
+        static char arg[MAX_FRAME];
+        char *a = u64s(arg, S.bc_seq);
+        *a++ = ':';
+        a = u64s(a, ts_of(S.bc_sent_ns));
+        *a++ = ':';
+        memcpy(a, S.pad, G.payload);
+        a += G.payload;
+        uint8_t *m = mp_event_begin((uint8_t *)S.bc_buf, 3);
+        m = mp_str(m, "broadcast", 9);
+        m = mp_str(m, "bench", 5);
+        m = mp_str(m, arg, (size_t)(a - arg));
+        m = mp_event_end(m, c->wait_id);
+        conn_send_bin(c, (uint8_t *)S.bc_buf, (size_t)(m - (uint8_t *)S.bc_buf));
+        return;
+    }
     *q++ = '4';
     *q++ = '2';
     q = u64s(q, c->wait_id);
@@ -730,12 +862,235 @@ static void on_message(conn *c, const char *p, size_t len)
     }
 }
 
+/* ---- --msgpack: reading the first bytes (pre) of a packet. One header at
+ * *p: its kind ('u' unsigned or float as integer, 's' string with v its
+ * length, 'a' array, 'm' map with v entries, 'x' other scalar), 0 when the
+ * bytes end first. */
+static int mp_next(const uint8_t **p, const uint8_t *e, uint64_t *v)
+{
+    if (*p >= e)
+        return 0;
+    uint8_t b = *(*p)++;
+    size_t w = 0;
+    int k;
+    if (b < 0x80) {
+        *v = b;
+        return 'u';
+    }
+    if ((b & 0xf0) == 0x80 || (b & 0xf0) == 0x90) {
+        *v = b & 0x0f;
+        return (b & 0xf0) == 0x80 ? 'm' : 'a';
+    }
+    if ((b & 0xe0) == 0xa0) {
+        *v = b & 0x1f;
+        return 's';
+    }
+    switch (b) {
+    case 0xc0:
+    case 0xc2:
+    case 0xc3: *v = 0; return 'x';
+    case 0xcc:
+        w = 1;
+        k = 'u';
+        break;
+    case 0xcd:
+        w = 2;
+        k = 'u';
+        break;
+    case 0xce:
+        w = 4;
+        k = 'u';
+        break;
+    case 0xcf:
+        w = 8;
+        k = 'u';
+        break;
+    case 0xcb:
+        w = 8;
+        k = 'f';
+        break;
+    case 0xd9:
+        w = 1;
+        k = 's';
+        break;
+    case 0xda:
+        w = 2;
+        k = 's';
+        break;
+    case 0xdb:
+        w = 4;
+        k = 's';
+        break;
+    case 0xdc:
+        w = 2;
+        k = 'a';
+        break;
+    case 0xdd:
+        w = 4;
+        k = 'a';
+        break;
+    case 0xde:
+        w = 2;
+        k = 'm';
+        break;
+    case 0xdf:
+        w = 4;
+        k = 'm';
+        break;
+    default: *v = 0; return 'x'; /* negative ints and the rest: not used here */
+    }
+    if ((size_t)(e - *p) < w)
+        return 0;
+    uint64_t x = 0;
+    for (size_t i = 0; i < w; i++)
+        x = (x << 8) | *(*p)++;
+    if (k == 'f') {
+        double d;
+        memcpy(&d, &x, sizeof(d));
+        *v = d >= 0 ? (uint64_t)d : 0;
+        return 'u';
+    }
+    *v = x;
+    return k;
+}
+
+/* One Socket.IO packet in msgpack (only its first bytes). Reads the keys in
+ * the order they come; the data array gives its first two elements (the ack's
+ * argument, or an event's name and first argument). */
+static void on_mp_packet(conn *c, const uint8_t *p, size_t len)
+{
+    const uint8_t *e = p + len;
+    uint64_t n, v;
+    if (mp_next(&p, e, &n) != 'm')
+        return;
+    int64_t type = -1, id = -1;
+    int has_data = 0;
+    uint64_t a0 = 0;
+    const uint8_t *name = NULL, *arg1 = NULL;
+    size_t name_len = 0, arg1_len = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        int k = mp_next(&p, e, &v);
+        if (k != 's' || (uint64_t)(e - p) < v)
+            break;
+        const uint8_t *key = p;
+        size_t klen = (size_t)v;
+        p += v;
+        int vk = mp_next(&p, e, &v);
+        if (!vk)
+            break;
+        if (klen == 4 && !memcmp(key, "type", 4) && vk == 'u') {
+            type = (int64_t)v;
+        } else if (klen == 2 && !memcmp(key, "id", 2) && vk == 'u') {
+            id = (int64_t)v;
+        } else if (klen == 4 && !memcmp(key, "data", 4) && vk == 'a') {
+            has_data = 1;
+            uint64_t cnt = v;
+            if (!cnt)
+                continue;
+            int k0 = mp_next(&p, e, &v);
+            if (k0 == 'u') {
+                a0 = v;
+            } else if (k0 == 's') {
+                name = p;
+                name_len = (size_t)((uint64_t)(e - p) < v ? (uint64_t)(e - p) : v);
+                p += name_len;
+                if (name_len == v && cnt > 1 && mp_next(&p, e, &v) == 's') {
+                    arg1 = p;
+                    arg1_len = (size_t)((uint64_t)(e - p) < v ? (uint64_t)(e - p) : v);
+                }
+            }
+            break; /* what follows the data may be cut off: done */
+        } else if (vk == 's') {
+            if ((uint64_t)(e - p) < v)
+                break;
+            p += v; /* nsp */
+        } else if (vk == 'm' || vk == 'a') {
+            break; /* CONNECT's {sid}: nothing more needed */
+        }
+    }
+    (void)has_data;
+    switch (type) {
+    case 0:
+        if (c->state == ST_NSP)
+            on_ready(c);
+        return;
+    case 2:
+        if (name_len == 5 && !memcmp(name, "bcast", 5) && arg1)
+            on_bcast(c, (const char *)arg1, (const char *)arg1 + arg1_len);
+        return;
+    case 3: {
+        /* on_ack reads "[<t>": hand it the digits */
+        char t[24] = "[";
+        char *q = u64s(t + 1, a0);
+        on_ack(c, id, t, q);
+        return;
+    }
+    case 4:
+        note_error("namespace connect refused", NULL);
+        conn_lost(c, 0);
+        return;
+    case 1: conn_lost(c, 1); return;
+    default: return;
+    }
+}
+
+/* --deflate: inflates n compressed bytes of the current message; the first
+ * PRE_MAX bytes of the output go to pre, the rest is dropped (zlib keeps its
+ * own window for the next message). */
+static void ws_inflate(conn *c, const uint8_t *d, size_t n)
+{
+    static uint8_t sink[65536];
+    if (!c->zin) {
+        c->zin = calloc(1, sizeof(*c->zin));
+        if (!c->zin || inflateInit2(c->zin, -15) != Z_OK) {
+            free(c->zin);
+            c->zin = NULL;
+            note_error("inflateInit2 failed", NULL);
+            conn_lost(c, 0);
+            return;
+        }
+    }
+    z_stream *z = c->zin;
+    z->next_in = (Bytef *)d;
+    z->avail_in = (uInt)n;
+    for (;;) {
+        int to_pre = c->pre_len < PRE_MAX;
+        z->next_out = to_pre ? (Bytef *)c->pre + c->pre_len : sink;
+        z->avail_out = to_pre ? (uInt)(PRE_MAX - c->pre_len) : (uInt)sizeof(sink);
+        uInt room = z->avail_out;
+        int rc = inflate(z, Z_SYNC_FLUSH);
+        if (to_pre)
+            c->pre_len = (uint16_t)(c->pre_len + (room - z->avail_out));
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            note_error("inflate failed", z->msg);
+            conn_lost(c, 0);
+            return;
+        }
+        if (z->avail_out && !z->avail_in)
+            return;
+        if (rc == Z_BUF_ERROR)
+            return;
+    }
+}
+
 static void on_frame_end(conn *c)
 {
+    if (c->zmsg) {
+        static const uint8_t tail[4] = {0x00, 0x00, 0xff, 0xff};
+        c->zmsg = 0;
+        ws_inflate(c, tail, sizeof(tail));
+        if (c->fd < 0)
+            return;
+    }
     switch (c->opcode) {
     case 0:
-    case 1:
-    case 2: on_message(c, c->pre, c->pre_len); break;
+    case 1: on_message(c, c->pre, c->pre_len); break;
+    case 2:
+        if (G.msgpack)
+            on_mp_packet(c, (const uint8_t *)c->pre, c->pre_len);
+        else
+            on_message(c, c->pre, c->pre_len);
+        break;
     case 8: /* close: ours answered (wait for the TCP end), or the server's */
         if (c->state != ST_CLOSING)
             conn_lost(c, 1);
@@ -819,6 +1174,10 @@ static void ws_feed(conn *c, const uint8_t *d, size_t n)
             if (op != 0) {
                 c->opcode = op;
                 c->pre_len = 0;
+                if (op < 8) {
+                    c->zmsg = (c->hdr[0] & 0x40) != 0; /* RSV1: permessage-deflate */
+                    G.zmsgs += c->zmsg;
+                }
             }
             c->remaining = len;
             if (!len) {
@@ -830,7 +1189,11 @@ static void ws_feed(conn *c, const uint8_t *d, size_t n)
             }
         }
         size_t take = n < c->remaining ? n : (size_t)c->remaining;
-        if (c->pre_len < PRE_MAX) {
+        if (c->zmsg && c->opcode < 8) {
+            ws_inflate(c, d, take);
+            if (c->fd < 0)
+                return;
+        } else if (c->pre_len < PRE_MAX) {
             size_t k = PRE_MAX - c->pre_len;
             if (k > take)
                 k = take;
@@ -1372,6 +1735,11 @@ static int scen_echo(size_t clients, double secs, int polling)
         }
     } else {
         conn_alloc(clients);
+        if (G.payload) {
+            S.pad = malloc(G.payload + 1);
+            for (size_t i = 0; S.pad && i < G.payload; i++)
+                S.pad[i] = (char)('a' + i % 26);
+        }
     }
     if (connect_range(0, nconns, clients, conn_timeout(clients)) < clients)
         return fail_line(name);
@@ -1490,10 +1858,11 @@ static int scen_fanout(size_t n, uint64_t rounds)
     uint64_t deliveries = S.bc_done * n;
     double rate = (double)deliveries / secs_between(t0, t1);
     printf("fanout clients=%zu bcasts=%llu payload=%zu deliveries=%llu deliveries/s=%.0f "
-           "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f missing=%llu timeouts=%llu lost=%zu errors=%zu\n",
+           "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f missing=%llu timeouts=%llu rss_mb=%.1f lost=%zu "
+           "errors=%zu\n",
            n, (unsigned long long)S.bc_done, G.payload, (unsigned long long)deliveries, rate,
            hpct(&S.h1, 0.5), hpct(&S.h1, 0.99), S.h1.max / 1000.0, (unsigned long long)missing,
-           (unsigned long long)S.bc_timeouts, G.lost, G.errors);
+           (unsigned long long)S.bc_timeouts, G.rss_peak_kb / 1024.0, G.lost, G.errors);
     return missing == 0 && gaps == 0 && G.lost == 0 && S.bc_done == rounds ? 0 : 1;
 }
 
@@ -1642,9 +2011,9 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: loadgen [--port P] [--host A] [--tls] [--pid SERVER_PID] [--inflight N]\n"
-            "               [--timeout S] [--warmup S] SCENARIO ARGS\n"
+            "               [--timeout S] [--warmup S] [--msgpack] [--deflate] SCENARIO ARGS\n"
             "  connect N [--hold S]\n"
-            "  echo C D\n"
+            "  echo C D [--payload BYTES]\n"
             "  fanout N R [--payload BYTES]\n"
             "  handshake D [--concurrency C]\n"
             "  slow K N [--secs D] [--payload BYTES]\n"
@@ -1660,11 +2029,23 @@ static void build_frames(void)
         (char *)G.f_upgrade, sizeof(G.f_upgrade),
         "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s:%d\r\n"
         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        G.host, G.port);
-    G.f_nsp_len = ws_frame(G.f_nsp, 1, "40", 2);
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+        G.host, G.port,
+        G.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                  : "");
     G.f_pong_len = ws_frame(G.f_pong, 1, "3", 1);
-    size_t a = ws_frame(G.f_bye, 1, "41", 2);
+    size_t a;
+    if (G.msgpack) { /* {type: 0, nsp: "/"} and {type: 1, nsp: "/"} */
+        static const uint8_t con[] = {0x82, 0xa4, 't', 'y', 'p',  'e', 0x00,
+                                      0xa3, 'n',  's', 'p', 0xa1, '/'};
+        static const uint8_t dis[] = {0x82, 0xa4, 't', 'y', 'p',  'e', 0x01,
+                                      0xa3, 'n',  's', 'p', 0xa1, '/'};
+        G.f_nsp_len = ws_frame(G.f_nsp, 2, con, sizeof(con));
+        a = ws_frame(G.f_bye, 2, dis, sizeof(dis));
+    } else {
+        G.f_nsp_len = ws_frame(G.f_nsp, 1, "40", 2);
+        a = ws_frame(G.f_bye, 1, "41", 2);
+    }
     const uint8_t close1000[2] = {0x03, 0xe8};
     G.f_bye_len = a + ws_frame(G.f_bye + a, 8, close1000, 2);
 }
@@ -1689,6 +2070,7 @@ int main(int argc, char **argv)
         {"payload", required_argument, NULL, 'b'},  {"concurrency", required_argument, NULL, 'c'},
         {"secs", required_argument, NULL, 's'},     {"slow-rcvbuf", required_argument, NULL, 'r'},
         {"spin", no_argument, NULL, 'S'},           {"tls", no_argument, NULL, 'T'},
+        {"msgpack", no_argument, NULL, 'm'},        {"deflate", no_argument, NULL, 'z'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int ch, payload_set = 0, tls = 0;
@@ -1711,6 +2093,8 @@ int main(int argc, char **argv)
         case 'r': G.slow_rcvbuf = atoi(optarg); break;
         case 'S': G.spin = 1; break;
         case 'T': tls = 1; break;
+        case 'm': G.msgpack = 1; break;
+        case 'z': G.deflate = 1; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -1767,7 +2151,7 @@ int main(int argc, char **argv)
     } else if (!strcmp(sc, "echo") && a1 > 0 && a2 > 0) {
         S.kind = SC_ECHO;
         rc = scen_echo((size_t)a1, a2, 0);
-    } else if (!strcmp(sc, "pollecho") && a1 > 0 && a2 > 0) {
+    } else if (!strcmp(sc, "pollecho") && a1 > 0 && a2 > 0 && !G.msgpack && !G.payload) {
         S.kind = SC_POLLECHO;
         rc = scen_echo((size_t)a1, a2, 1);
     } else if (!strcmp(sc, "fanout") && a1 > 0 && a2 > 0) {
@@ -1791,6 +2175,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "loadgen: hard timeout (%.0f s) reached\n", G.hard_timeout);
         rc = 1;
     }
+    if (G.deflate)
+        fprintf(stderr, "loadgen: %llu messages came compressed\n", (unsigned long long)G.zmsgs);
     fflush(stdout);
     return rc;
 }

@@ -52,7 +52,7 @@ build() {
         make -s BUILD="$BUILD" "$LG" "$CSRV" || return 1
     else # no Makefile rule: build them here
         local cf="-std=c11 -D_GNU_SOURCE -O2 -g -pthread -I. ${SANITIZE:+-fsanitize=$SANITIZE}"
-        cc $cf -o "$LG" bench/loadgen.c -lm -lssl -lcrypto || return 1
+        cc $cf -o "$LG" bench/loadgen.c -lm -lssl -lcrypto -lz || return 1
         cc $cf -o "$CSRV" bench/server.c examples/common.c "$BUILD/libsrv.a" \
             "$BUILD/libsocketio.a" "$BUILD/libengineio.a" \
             -lcivetweb -lcjson -lssl -lcrypto -lpthread || return 1
@@ -106,11 +106,12 @@ fi
 
 # ------------------------------------------------------------------ servers
 SRV_PID=""
-start_server() { # kind port max_clients
+start_server() { # kind port max_clients [server options, the same for C and Node]
     local kind=$1 port=$2 maxc=$3 log="$LOGDIR/server-$1-$2.log"
+    shift 3
     case "$kind" in
-    c) "$CSRV" --port "$port" --max-clients "$maxc" --log-level warn >"$log" 2>&1 & ;;
-    node) node bench/node-ref/server.js --port "$port" >"$log" 2>&1 & ;;
+    c) "$CSRV" --port "$port" --max-clients "$maxc" --log-level warn "$@" >"$log" 2>&1 & ;;
+    node) node bench/node-ref/server.js --port "$port" "$@" >"$log" 2>&1 & ;;
     socketioxide) "$SXBIN" --port "$port" >"$log" 2>&1 & ;; # the binary itself: its PID is the server's
     esac
     SRV_PID=$!
@@ -137,8 +138,16 @@ trap 'stop_server; rm -rf "$LOGDIR"' EXIT
 trap 'exit 130' INT TERM
 
 # ------------------------------------------------------------------ scenarios
+# Scenarios with server options (C and Node alike; socketioxide runs only the
+# plain ones): the msgpack parser, permessage-deflate (2 KB messages, above the
+# 1024-byte threshold, so that they are compressed), connection state recovery.
+declare -A SOPTS=(
+    [echo_mp]="--parser msgpack" [fanout_mp]="--parser msgpack"
+    [echo_pmd]="--per-message-deflate" [fanout_pmd]="--per-message-deflate"
+    [connect_rec]="--recovery"
+)
 if [ "$SMOKE" = 1 ]; then
-    SCEN=(connect echo fanout handshake slow pollecho)
+    SCEN=(connect echo fanout handshake slow pollecho echo_mp fanout_mp echo_pmd connect_rec)
     declare -A ARGS=(
         [connect]="--hold 0.5 connect 50"
         [echo]="--warmup 0.2 echo 10 1"
@@ -146,6 +155,10 @@ if [ "$SMOKE" = 1 ]; then
         [handshake]="--warmup 0.2 handshake 1"
         [slow]="--payload 1024 slow 1 20 --secs 0.5"
         [pollecho]="--warmup 0.2 pollecho 2 1"
+        [echo_mp]="--msgpack --warmup 0.2 echo 10 1"
+        [fanout_mp]="--msgpack fanout 50 5"
+        [echo_pmd]="--deflate --payload 2048 --warmup 0.2 echo 10 1"
+        [connect_rec]="--hold 0.5 connect 50"
     )
     KINDS=(c)
     MAXC=200
@@ -158,7 +171,13 @@ else
         [handshake]="handshake ${HS_SECS:-10}"
         [slow]="--payload ${SLOW_PAYLOAD:-16384} slow ${SLOW_K:-8} ${SLOW_N:-1000} --secs ${SLOW_SECS:-8}"
         [pollecho]="pollecho ${POLL_C:-50} ${POLL_SECS:-5}"
+        [echo_mp]="--msgpack echo ${ECHO_C:-100} ${ECHO_SECS:-10}"
+        [fanout_mp]="--msgpack fanout ${FANOUT_N:-10000} ${FANOUT_R:-50}"
+        [echo_pmd]="--deflate --payload 2048 echo ${ECHO_C:-100} ${ECHO_SECS:-10}"
+        [fanout_pmd]="--deflate --payload 2048 fanout ${FANOUT_PMD_N:-1000} ${FANOUT_R:-50}"
+        [connect_rec]="connect ${CONNECT_N:-19000}"
     )
+    SCEN+=(echo_mp fanout_mp echo_pmd fanout_pmd connect_rec)
     KINDS=(c node)
     [ -n "$SXBIN" ] && KINDS+=(socketioxide)
     MAXC=19500
@@ -173,8 +192,10 @@ mkdir -p "$BUILD"
 for s in "${SCEN[@]}"; do
     case "$ONLY" in "" | *",$s,"*) ;; *) continue ;; esac
     for k in "${KINDS[@]}"; do
+        [ -n "${SOPTS[$s]:-}" ] && [ "$k" = socketioxide ] && continue
         PORT=$((PORT + 1))
-        if ! start_server "$k" "$PORT" "$MAXC"; then
+        # shellcheck disable=SC2086
+        if ! start_server "$k" "$PORT" "$MAXC" ${SOPTS[$s]:-}; then
             failed=1
             continue
         fi
@@ -262,6 +283,16 @@ sx_version() { # the socketioxide version in the lock file
     row slow still_behind still_behind "slow left behind (lost)"
     row pollecho "acks/s" "acks/s" "acks/s (${POLL_C:-50} polling)"
     row pollecho p99_ms p99_ms
+    row echo_mp "acks/s" "acks/s" "acks/s (msgpack parser)"
+    row echo_mp p99_ms p99_ms
+    row fanout_mp deliveries/s deliveries/s "deliveries/s (msgpack)"
+    row fanout_mp p99_ms p99_ms "p99_ms (send->last)"
+    row echo_pmd "acks/s" "acks/s" "acks/s (2 KB, deflate)"
+    row echo_pmd p99_ms p99_ms
+    row fanout_pmd deliveries/s deliveries/s "deliveries/s (${FANOUT_PMD_N:-1000}, 2 KB)"
+    row fanout_pmd p99_ms p99_ms "p99_ms (send->last)"
+    row fanout_pmd rss_mb rss_mb "server RSS peak (MB)"
+    row connect_rec kb_per_client kb_per_client "KB per client (recovery)"
     echo
     # the targets of the issue
     e_c=$(kv "${RES[echo.c]:-}" "acks/s"); e_n=$(kv "${RES[echo.node]:-}" "acks/s")

@@ -70,7 +70,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: bench-server [--port N] [--max-clients N] [--max-send-queue BYTES]\n"
             "                    [--log-level error|warn|info|debug]\n"
-            "                    [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]]\n");
+            "                    [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]]\n"
+            "                    [--parser default|msgpack] [--recovery]\n");
 }
 
 int main(int argc, char **argv)
@@ -96,6 +97,8 @@ int main(int argc, char **argv)
         {"tls-key", required_argument, NULL, 'K'},
         {"adapter", required_argument, NULL, 'A'},
         {"adapter-mode", required_argument, NULL, 'M'},
+        {"parser", required_argument, NULL, 'x'},
+        {"recovery", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -113,6 +116,15 @@ int main(int argc, char **argv)
         case 'M':
             o.cluster_opts.kind = strcmp(optarg, "sharded") == 0 ? CLU_SHARDED : CLU_CLASSIC;
             break;
+        case 'x':
+            if (strcmp(optarg, "msgpack") == 0) {
+                o.sio.parser = &sio_parser_msgpack;
+            } else if (strcmp(optarg, "default") != 0) {
+                usage();
+                return 2;
+            }
+            break;
+        case 'r': o.sio.recovery.enabled = 1; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }

@@ -92,10 +92,16 @@ int sio_packet_encode_msgpack(const sio_packet *p, eio_buf *out)
     if (p->has_id && p->id > SIO_PACKET_MAX_ACK_ID)
         return SIO_PACKET_ERR_ACK_ID;
     const char *nsp = p->nsp && p->nsp[0] ? p->nsp : "/";
-    /* {type, data, nsp, id}: the packet object as socket.io builds it. The
-     * data goes in by reference (cJSON's reference items: not copied, not
-     * freed with the tree). */
+    /* The packet object with its keys in the order socket.io 4.8 gives them,
+     * so that the bytes are Node's: {id, type, data, nsp} for an ack
+     * (socket.ack builds {id, type, data}, socket.packet adds nsp), {type,
+     * data, id, nsp} for an event with an ack id (emit adds the id before
+     * packet adds nsp), {type, data, nsp} otherwise. The data goes in by
+     * reference (cJSON's reference items: not copied, not freed with the
+     * tree). */
     cJSON *m = cJSON_CreateObject();
+    if (p->has_id && type == SIO_PACKET_ACK)
+        cJSON_AddNumberToObject(m, "id", (double)p->id);
     cJSON_AddNumberToObject(m, "type", type);
     if (cJSON_IsArray(p->data))
         cJSON_AddItemToObject(m, "data", cJSON_CreateArrayReference(p->data->child));
@@ -103,9 +109,9 @@ int sio_packet_encode_msgpack(const sio_packet *p, eio_buf *out)
         cJSON_AddItemToObject(m, "data", cJSON_CreateObjectReference(p->data->child));
     else if (p->data)
         cJSON_AddItemToObject(m, "data", cJSON_Duplicate(p->data, 1));
-    cJSON_AddItemToObject(m, "nsp", sio_json_create_string(nsp, strlen(nsp)));
-    if (p->has_id)
+    if (p->has_id && type != SIO_PACKET_ACK)
         cJSON_AddNumberToObject(m, "id", (double)p->id);
+    cJSON_AddItemToObject(m, "nsp", sio_json_create_string(nsp, strlen(nsp)));
     size_t before = out->len;
     int r = sio_msgpack_encode(m, SIO_MSGPACK_MAX_DEPTH_LIMIT, attachment_bytes, (void *)p, out);
     sio_json_delete(m);

@@ -27,7 +27,14 @@ if (!tlsCert !== !tlsKey) {
 const httpsServer = tlsCert
   ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) })
   : null;
+// --parser msgpack (socket.io-msgpack-parser), --per-message-deflate (ws
+// permessage-deflate, engine.io's default threshold of 1024 bytes),
+// --recovery (connectionStateRecovery with its defaults): the options the
+// benchmark rows of the same names give the C server.
 const opts = { serveClient: false };
+if (arg("--parser") === "msgpack") opts.parser = require("socket.io-msgpack-parser");
+if (process.argv.includes("--per-message-deflate")) opts.perMessageDeflate = { threshold: 1024 };
+if (process.argv.includes("--recovery")) opts.connectionStateRecovery = {};
 const io = httpsServer ? new Server(httpsServer, opts) : new Server(opts);
 
 // --adapter redis://HOST:PORT [--adapter-mode classic|sharded]: one node of a
