@@ -117,5 +117,20 @@ for (const kind of ['c', 'node']) {
       c.send('42["echo"]'); // socket.io-parser text: notepack cannot read it
       await c.waitClose(5000 * SLOW);
     });
+
+    it("writes a packet's keys in socket.io's order: {id, type, data, nsp} for an ack, {type, data, id, nsp} for an event with an ack id", T, async () => {
+      const c = await wsClient(server);
+      c.send(notepack.encode({ type: 0, nsp: '/' }));
+      assert.deepEqual(Object.keys(notepack.decode(await c.next())), ['type', 'data', 'nsp'], 'CONNECT reply');
+      c.send(notepack.encode({ type: 2, data: ['echo', 1], id: 7, nsp: '/' }));
+      const a = notepack.decode(await c.next());
+      assert.deepEqual(Object.keys(a), ['id', 'type', 'data', 'nsp'], `ack ${JSON.stringify(a)}`);
+      assert.deepEqual([a.id, a.type, a.data], [7, 3, [1]]);
+      c.send(notepack.encode({ type: 2, data: ['server-ask'], id: 8, nsp: '/' }));
+      const e = notepack.decode(await c.next());
+      assert.deepEqual(Object.keys(e), ['type', 'data', 'id', 'nsp'], `event ${JSON.stringify(e)}`);
+      assert.equal(e.data[0], 'ask');
+      c.ws.terminate();
+    });
   });
 }
