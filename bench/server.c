@@ -71,7 +71,7 @@ static void usage(void)
             "usage: bench-server [--port N] [--max-clients N] [--max-send-queue BYTES]\n"
             "                    [--log-level error|warn|info|debug]\n"
             "                    [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]]\n"
-            "                    [--parser default|msgpack] [--recovery]\n");
+            "                    [--parser default|msgpack] [--recovery] [--write-threads N]\n");
 }
 
 int main(int argc, char **argv)
@@ -99,6 +99,7 @@ int main(int argc, char **argv)
         {"adapter-mode", required_argument, NULL, 'M'},
         {"parser", required_argument, NULL, 'x'},
         {"recovery", no_argument, NULL, 'r'},
+        {"write-threads", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'r': o.sio.recovery.enabled = 1; break;
+        case 'w': o.sio.engine.write_threads = atoi(optarg); break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }

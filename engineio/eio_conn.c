@@ -301,44 +301,86 @@ static void conn_lost(eio__conn *c, int orderly)
     eio__conn_finish(c);
 }
 
-/* Writes as much of the queue as the stream takes now. */
-static void conn_flush(eio__conn *c)
+/* Writing a connection's queue is two steps, so that the first can run on
+ * any thread (eio__flush_dirty's writers):
+ *  - conn_write_out: writes as much of the queue as the stream takes now and
+ *    says how many bytes went and how it stopped; it touches nothing but the
+ *    connection's stream (the queue is only read);
+ *  - conn_wrote: on the thread holding the engine lock, takes the written
+ *    frames off the queue and does what the outcome asks (wait for EPOLLOUT,
+ *    the peer is gone, the FIN of a closing connection). */
+enum { WROTE_ALL, WROTE_AGAIN, WROTE_ERROR };
+
+static size_t conn_write_out(eio__conn *c, int *how)
 {
     struct iovec iov[64];
-    while (c->state != EIO__WS_CLOSED && c->wq_len) {
+    size_t total = 0, idx = 0; /* the cursor: item idx of the queue, byte off of it */
+    size_t off = c->wq_len ? c->wq[c->wq_head].offset : 0;
+    *how = WROTE_ALL;
+    if (c->state == EIO__WS_CLOSED)
+        return 0;
+    while (idx < c->wq_len) {
         int n = 0;
-        for (size_t i = 0; i < c->wq_len && n < 64; i++) {
+        for (size_t i = idx; i < c->wq_len && n < 64; i++) {
             eio__wq_item *it = &c->wq[(c->wq_head + i) % c->wq_cap];
-            iov[n].iov_base = it->frame->data + it->offset;
-            iov[n].iov_len = it->frame->len - it->offset;
+            size_t o = i == idx ? off : it->offset;
+            iov[n].iov_base = it->frame->data + o;
+            iov[n].iov_len = it->frame->len - o;
             n++;
         }
         long w = c->stream->ops->writev(c->stream, iov, n);
         if (w == EIO_STREAM_AGAIN) {
-            set_events(c);
-            return;
+            *how = WROTE_AGAIN;
+            break;
         }
         if (w < 0) {
-            conn_lost(c, 0); /* the peer is gone */
-            return;
+            *how = WROTE_ERROR;
+            break;
         }
+        total += (size_t)w;
         size_t left = (size_t)w;
-        while (left && c->wq_len) {
-            eio__wq_item *it = &c->wq[c->wq_head];
-            size_t rest = it->frame->len - it->offset;
+        while (left && idx < c->wq_len) {
+            eio__wq_item *it = &c->wq[(c->wq_head + idx) % c->wq_cap];
+            size_t rest = it->frame->len - off;
             if (left >= rest) {
                 left -= rest;
-                wq_pop(c);
+                idx++;
+                off = 0;
             } else {
-                it->offset += left;
+                off += left;
                 left = 0;
             }
         }
         if (w == 0)
             break;
     }
+    return total;
+}
+
+static void conn_wrote(eio__conn *c, size_t written, int how)
+{
     if (c->state == EIO__WS_CLOSED)
+        return; /* closed meanwhile (by another connection's outcome) */
+    size_t left = written;
+    while (left && c->wq_len) {
+        eio__wq_item *it = &c->wq[c->wq_head];
+        size_t rest = it->frame->len - it->offset;
+        if (left >= rest) {
+            left -= rest;
+            wq_pop(c);
+        } else {
+            it->offset += left;
+            left = 0;
+        }
+    }
+    if (how == WROTE_AGAIN) {
+        set_events(c);
         return;
+    }
+    if (how == WROTE_ERROR) {
+        conn_lost(c, 0); /* the peer is gone */
+        return;
+    }
     if (c->state == EIO__WS_CLOSING && !c->shut_wr && c->wq_len == 0) {
         /* Everything written: send FIN and wait a moment for the peer's end. */
         c->stream->ops->shutdown(c->stream);
@@ -356,12 +398,177 @@ static void conn_flush(eio__conn *c)
     set_events(c);
 }
 
+/* Writes as much of the queue as the stream takes now. */
+static void conn_flush(eio__conn *c)
+{
+    int how;
+    size_t w = conn_write_out(c, &how);
+    conn_wrote(c, w, how);
+}
+
+/* ---------------------------------------------------------------- writers
+ * The writes of one flush are shared by the thread that holds the engine
+ * lock and opts.write_threads - 1 writer threads, when the flush has at
+ * least EIO__PARALLEL_FLUSH_MIN connections to write (a broadcast to many
+ * receivers): each takes chunks of the flush's connections and runs
+ * conn_write_out on them; the lock holder waits until every chunk is done,
+ * then runs conn_wrote on each, in order, itself. The writers touch only the
+ * streams of the connections in their chunks, while the lock holder (the only
+ * thread that may touch sessions and connections) waits for them: for the
+ * rest of the engine nothing changed, and handlers still run one at a time.
+ * A smaller flush is written by the lock holder alone, as before. */
+#define EIO__PARALLEL_FLUSH_MIN 32
+#define EIO__FLUSH_CHUNK        16
+
+typedef struct eio__flush_job {
+    eio__conn *c;
+    size_t written;
+    int how;
+} eio__flush_job;
+
+struct eio__writers {
+    pthread_t *threads;
+    int n; /* writer threads (opts.write_threads - 1) */
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    int stop;
+    eio__flush_job *jobs; /* the flush being written (guarded by mu) */
+    size_t njobs, next;   /* next: the first job not taken */
+    int busy;             /* chunks being written */
+};
+
+static void write_chunk(eio__flush_job *jobs, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        jobs[i].written = conn_write_out(jobs[i].c, &jobs[i].how);
+}
+
+/* Takes the next chunk under w->mu; 0 when none is left. */
+static int take_chunk(struct eio__writers *w, size_t *from, size_t *to)
+{
+    if (w->next >= w->njobs)
+        return 0;
+    *from = w->next;
+    *to = w->next + EIO__FLUSH_CHUNK < w->njobs ? w->next + EIO__FLUSH_CHUNK : w->njobs;
+    w->next = *to;
+    w->busy++;
+    return 1;
+}
+
+static void *writer_main(void *arg)
+{
+    struct eio__writers *w = arg;
+    size_t from, to;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->stop && w->next >= w->njobs)
+            pthread_cond_wait(&w->go, &w->mu);
+        if (w->stop)
+            break;
+        take_chunk(w, &from, &to);
+        eio__flush_job *jobs = w->jobs;
+        pthread_mutex_unlock(&w->mu);
+        write_chunk(jobs, from, to);
+        pthread_mutex_lock(&w->mu);
+        if (--w->busy == 0 && w->next >= w->njobs)
+            pthread_cond_signal(&w->done);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+void eio__writers_start(eio_server *srv, int nthreads)
+{
+    if (nthreads <= 1)
+        return;
+    struct eio__writers *w = eio_calloc(1, sizeof(*w));
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->go, NULL);
+    pthread_cond_init(&w->done, NULL);
+    w->threads = eio_calloc((size_t)nthreads - 1, sizeof(pthread_t));
+    for (int i = 0; i < nthreads - 1; i++) {
+        if (pthread_create(&w->threads[i], NULL, writer_main, w) != 0)
+            break;
+        w->n++;
+    }
+    srv->writers = w;
+}
+
+void eio__writers_stop(eio_server *srv)
+{
+    struct eio__writers *w = srv->writers;
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->go);
+    pthread_mutex_unlock(&w->mu);
+    for (int i = 0; i < w->n; i++)
+        pthread_join(w->threads[i], NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->go);
+    pthread_cond_destroy(&w->done);
+    free(w->threads);
+    free(srv->flush_jobs);
+    srv->flush_jobs = NULL;
+    free(w);
+    srv->writers = NULL;
+}
+
+/* The dirty list, written by every writer. */
+static void flush_parallel(eio_server *srv, size_t n)
+{
+    struct eio__writers *w = srv->writers;
+    if (n > srv->flush_jobs_cap) {
+        free(srv->flush_jobs);
+        srv->flush_jobs_cap = n * 2;
+        srv->flush_jobs = eio_malloc(srv->flush_jobs_cap * sizeof(eio__flush_job));
+    }
+    eio__flush_job *jobs = srv->flush_jobs;
+    srv->parallel_flushes++;
+    for (size_t i = 0; i < n; i++) {
+        eio__conn *c = srv->dirty;
+        srv->dirty = c->dirty_next;
+        c->dirty = 0;
+        c->dirty_next = NULL;
+        jobs[i].c = c;
+    }
+    size_t from, to;
+    pthread_mutex_lock(&w->mu);
+    w->jobs = jobs;
+    w->njobs = n;
+    w->next = 0;
+    pthread_cond_broadcast(&w->go);
+    while (take_chunk(w, &from, &to)) {
+        pthread_mutex_unlock(&w->mu);
+        write_chunk(jobs, from, to);
+        pthread_mutex_lock(&w->mu);
+        w->busy--;
+    }
+    while (w->busy)
+        pthread_cond_wait(&w->done, &w->mu);
+    w->jobs = NULL;
+    w->njobs = w->next = 0;
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < n; i++)
+        conn_wrote(jobs[i].c, jobs[i].written, jobs[i].how);
+}
+
 void eio__flush_dirty(eio_server *srv)
 {
     /* Answering a poll queues a response; writing may close a session whose
      * callbacks queue more: until both lists are empty. */
     while (srv->ready_polls || srv->dirty) {
         eio__run_ready_polls(srv);
+        if (srv->writers) {
+            size_t n = 0;
+            for (eio__conn *c = srv->dirty; c; c = c->dirty_next)
+                n++;
+            if (n >= EIO__PARALLEL_FLUSH_MIN) {
+                flush_parallel(srv, n);
+                continue;
+            }
+        }
         while (srv->dirty) {
             eio__conn *c = srv->dirty;
             srv->dirty = c->dirty_next;

@@ -242,7 +242,11 @@ struct eio_server {
     size_t n_backend_names;
     int reserve_fd; /* kept for accepting when out of descriptors */
     uint64_t last_emfile_log_ms;
-    char date[40]; /* "Date: ...\r\n" of the current second */
+    struct eio__writers *writers; /* opts.write_threads > 1 (eio_conn.c) */
+    struct eio__flush_job *flush_jobs;
+    size_t flush_jobs_cap;
+    uint64_t parallel_flushes; /* flushes shared with the writers (for tests) */
+    char date[40];             /* "Date: ...\r\n" of the current second */
     int64_t date_sec;
 };
 
@@ -314,6 +318,10 @@ eio__conn *eio__conn_accept(eio_server *srv, eio_stream *st, const struct sockad
 void eio__backend_handle_event(eio__backend *b, uint32_t events);
 void eio__listener_accept(eio__listener *l);
 void eio__flush_dirty(eio_server *srv);
+/* The writer threads of big flushes (opts.write_threads - 1 of them); stop
+ * joins them (the engine lock not held). */
+void eio__writers_start(eio_server *srv, int nthreads);
+void eio__writers_stop(eio_server *srv);
 void eio__free_zombies(eio_server *srv);
 void eio__cors_headers(eio_server *srv, const eio_request *req, int preflight, eio_buf *out);
 const char *eio__status_text(int status);

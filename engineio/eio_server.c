@@ -482,6 +482,12 @@ eio_server *eio_server_new(const eio_options *opts, const eio_callbacks *cbs, vo
 {
     eio_server *srv = server_create(opts, cbs, user_data);
     srv->has_thread = 1;
+    int wt = srv->opts.write_threads;
+    if (wt <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        wt = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
+    }
+    eio__writers_start(srv, wt);
     if (pthread_create(&srv->thread, NULL, loop_main, srv) != 0) {
         perror("engine.io: pthread_create");
         abort();
@@ -494,6 +500,8 @@ eio_server *eio__server_new_manual(const eio_options *opts, const eio_callbacks 
 {
     eio_server *srv = server_create(opts, cbs, user_data);
     srv->fake_clock = clock;
+    if (srv->opts.write_threads > 1) /* asked for by the test (the default here is 1) */
+        eio__writers_start(srv, srv->opts.write_threads);
     return srv;
 }
 
@@ -519,6 +527,7 @@ void eio_server_free(eio_server *srv)
     pthread_mutex_unlock(&srv->mu);
     if (srv->has_thread)
         pthread_join(srv->thread, NULL);
+    eio__writers_stop(srv);
     eio__listeners_free(srv);
     /* Connections still lingering are closed now. */
     while (srv->conns) {

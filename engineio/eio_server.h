@@ -110,7 +110,12 @@ typedef struct eio_options {
      * smaller ones, and requests accepting neither, as they are. */
     int http_compression;              /* 1 (Node: httpCompression on) */
     size_t http_compression_threshold; /* 1024 (Node: httpCompression.threshold) */
-    int log_level;                     /* EIO_LOG_INFO */
+    /* Threads that write a flush's connections side by side when it has many
+     * (a broadcast): the thread holding the engine lock and write_threads - 1
+     * writer threads. 0: one per online core; 1: the lock holder alone. Reads,
+     * parsing and handlers stay on the loop thread, one at a time. */
+    int write_threads;                                            /* 0 */
+    int log_level;                                                /* EIO_LOG_INFO */
     void (*log)(int level, const char *message, void *user_data); /* NULL: stderr */
 } eio_options;
 

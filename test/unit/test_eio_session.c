@@ -26,6 +26,9 @@ typedef struct peer {
     int eof;     /* the client ended its side */
     int shut;    /* the server sent its FIN */
     int freed;   /* the server closed the stream */
+    int limited; /* writes take at most budget bytes, then EIO_STREAM_AGAIN */
+    size_t budget;
+    int fail; /* writes fail (the peer is gone) */
 } peer;
 
 typedef struct fake_stream {
@@ -50,9 +53,21 @@ static long fake_writev(eio_stream *st, const struct iovec *iov, int n)
 {
     peer *p = ((fake_stream *)st)->p;
     long total = 0;
+    if (p->fail)
+        return EIO_STREAM_ERROR;
+    if (p->limited && !p->budget)
+        return EIO_STREAM_AGAIN;
     for (int i = 0; i < n; i++) {
-        eio_buf_append(&p->out, iov[i].iov_base, iov[i].iov_len);
-        total += (long)iov[i].iov_len;
+        size_t len = iov[i].iov_len;
+        if (p->limited && len > p->budget)
+            len = p->budget;
+        eio_buf_append(&p->out, iov[i].iov_base, len);
+        total += (long)len;
+        if (p->limited) {
+            p->budget -= len;
+            if (!p->budget)
+                break;
+        }
     }
     return total;
 }
@@ -113,9 +128,13 @@ static void on_close(eio_socket *s, const char *reason, void *ud)
     world *w = ud;
     if (w->last == s)
         w->last = NULL;
-    strncat(w->closed, reason, sizeof(w->closed) - strlen(w->closed) - 2);
-    strcat(w->closed, ";");
+    if (strlen(w->closed) + strlen(reason) + 2 <= sizeof(w->closed)) { /* the first ones */
+        strcat(w->closed, reason);
+        strcat(w->closed, ";");
+    }
 }
+
+static int g_write_threads; /* opts.write_threads of the next world (0: the default) */
 
 static void world_init(world *w, int ping_interval, int ping_timeout)
 {
@@ -126,6 +145,7 @@ static void world_init(world *w, int ping_interval, int ping_timeout)
     o.ping_interval_ms = ping_interval;
     o.ping_timeout_ms = ping_timeout;
     o.log_level = EIO_LOG_ERROR;
+    o.write_threads = g_write_threads;
     eio_callbacks cb = {
         .on_connection = on_connection, .on_message = on_message, .on_close = on_close};
     w->srv = eio__server_new_manual(&o, &cb, w, &w->now);
@@ -589,6 +609,80 @@ static void test_close_paths(void)
     world_free(&w);
 }
 
+/* ---------------------------------------------------------------- parallel flush */
+
+/* A flush with many connections to write is shared with writer threads
+ * (opts.write_threads): every frame arrives, in order; a stream that takes
+ * part and then says AGAIN keeps the rest for EPOLLOUT; a stream that fails
+ * closes its session; the others do not notice either. */
+static void test_parallel_flush(void)
+{
+    enum { N = 100 };
+    world w;
+    g_write_threads = 3;
+    world_init(&w, 25000, 20000);
+    g_write_threads = 0;
+    peer *ps[N];
+    eio__conn *cs[N];
+    eio_socket *ss[N];
+    char req[512];
+    for (int i = 0; i < N; i++) {
+        cs[i] = connect_peer(&w, &ps[i]);
+        snprintf(
+            req, sizeof(req),
+            "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
+            "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        send_str(&w, cs[i], ps[i], req);
+        ss[i] = w.last;
+        free(take(ps[i]));
+    }
+    CHECK(ss[N - 1] != NULL && ss[0] != ss[N - 1]);
+    ps[5]->limited = 1;
+    ps[5]->budget = 3;
+    ps[7]->fail = 1;
+    for (int round = 0; round < 3; round++) {
+        eio_server_lock(w.srv);
+        for (int i = 0; i < N; i++) {
+            if (i == 7 && round > 0)
+                continue; /* closed */
+            eio_socket_send(ss[i], "hello", 5, 0);
+            eio_socket_send(ss[i], "world", 5, 0);
+        }
+        eio_server_unlock(w.srv); /* the flush: 100 connections */
+    }
+    static const char two[] = "\x81\x06"
+                              "4hello"
+                              "\x81\x06"
+                              "4world";
+    int all_ok = 1;
+    for (int i = 0; i < N; i++) {
+        if (i == 5 || i == 7)
+            continue;
+        if (ps[i]->out.len != 3 * 16)
+            all_ok = 0;
+        for (size_t k = 0; all_ok && k < 3; k++)
+            if (memcmp(ps[i]->out.data + 16 * k, two, 16) != 0)
+                all_ok = 0;
+    }
+    CHECK(all_ok);
+    CHECK_EQ_INT(w.srv->parallel_flushes, 3); /* each round's flush went to the writers */
+    CHECK_EQ_INT(ps[5]->out.len, 3);
+    CHECK(ps[7]->freed);
+    CHECK(strstr(w.closed, "transport") != NULL);
+    /* The socket takes everything now: the rest follows on EPOLLOUT. */
+    ps[5]->limited = 0;
+    eio_server_lock(w.srv);
+    eio__conn_handle_event(cs[5], EPOLLOUT);
+    eio_server_unlock(w.srv);
+    CHECK_EQ_INT(ps[5]->out.len, 3 * 16);
+    CHECK(memcmp(ps[5]->out.data + 32, two, 16) == 0);
+    CHECK(!ps[5]->freed);
+    world_free(&w);
+    for (int i = 32; i < N; i++) /* the world frees the first 32 */
+        peer_free(ps[i]);
+}
+
 /* ---------------------------------------------------------------- httpCompression */
 
 /* Splits the one response in p->out (taken) into its head (NUL-terminated,
@@ -797,6 +891,7 @@ int main(void)
     RUN_TEST(test_upgrade_keeps_order);
     RUN_TEST(test_probe_timeout_keeps_session);
     RUN_TEST(test_close_paths);
+    RUN_TEST(test_parallel_flush);
     RUN_TEST(test_polling_compression);
     RUN_TEST(test_backend_names);
     return TEST_SUMMARY();
