@@ -422,9 +422,11 @@ static void conn_flush(eio__conn *c)
 
 typedef struct eio__flush_job {
     eio__conn *c;
-    size_t written;
+    size_t written; /* a write: the bytes written, and how it stopped */
     int how;
 } eio__flush_job;
+
+typedef void (*eio__job_fn)(eio__flush_job *job);
 
 struct eio__writers {
     pthread_t *threads;
@@ -432,15 +434,21 @@ struct eio__writers {
     pthread_mutex_t mu;
     pthread_cond_t go, done;
     int stop;
-    eio__flush_job *jobs; /* the flush being written (guarded by mu) */
+    eio__flush_job *jobs; /* the jobs being run (guarded by mu) */
+    eio__job_fn fn;       /* what is done to each */
     size_t njobs, next;   /* next: the first job not taken */
     int busy;             /* chunks being written */
 };
 
-static void write_chunk(eio__flush_job *jobs, size_t from, size_t to)
+static void write_job(eio__flush_job *j)
+{
+    j->written = conn_write_out(j->c, &j->how);
+}
+
+static void run_chunk(eio__job_fn fn, eio__flush_job *jobs, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++)
-        jobs[i].written = conn_write_out(jobs[i].c, &jobs[i].how);
+        fn(&jobs[i]);
 }
 
 /* Takes the next chunk under w->mu; 0 when none is left. */
@@ -467,8 +475,9 @@ static void *writer_main(void *arg)
             break;
         take_chunk(w, &from, &to);
         eio__flush_job *jobs = w->jobs;
+        eio__job_fn fn = w->fn;
         pthread_mutex_unlock(&w->mu);
-        write_chunk(jobs, from, to);
+        run_chunk(fn, jobs, from, to);
         pthread_mutex_lock(&w->mu);
         if (--w->busy == 0 && w->next >= w->njobs)
             pthread_cond_signal(&w->done);
@@ -511,37 +520,38 @@ void eio__writers_stop(eio_server *srv)
     free(w->threads);
     free(srv->flush_jobs);
     srv->flush_jobs = NULL;
+    free(srv->preread);
+    srv->preread = NULL;
     free(w);
     srv->writers = NULL;
 }
 
-/* The dirty list, written by every writer. */
-static void flush_parallel(eio_server *srv, size_t n)
+/* Room for n jobs in srv->flush_jobs. */
+static eio__flush_job *jobs_reserve(eio_server *srv, size_t n)
 {
-    struct eio__writers *w = srv->writers;
     if (n > srv->flush_jobs_cap) {
         free(srv->flush_jobs);
         srv->flush_jobs_cap = n * 2;
         srv->flush_jobs = eio_malloc(srv->flush_jobs_cap * sizeof(eio__flush_job));
     }
-    eio__flush_job *jobs = srv->flush_jobs;
-    srv->parallel_flushes++;
-    for (size_t i = 0; i < n; i++) {
-        eio__conn *c = srv->dirty;
-        srv->dirty = c->dirty_next;
-        c->dirty = 0;
-        c->dirty_next = NULL;
-        jobs[i].c = c;
-    }
+    return srv->flush_jobs;
+}
+
+/* Runs fn on n jobs, on this thread and every writer; returns when all are
+ * done. */
+static void run_jobs(eio_server *srv, eio__job_fn fn, eio__flush_job *jobs, size_t n)
+{
+    struct eio__writers *w = srv->writers;
     size_t from, to;
     pthread_mutex_lock(&w->mu);
     w->jobs = jobs;
+    w->fn = fn;
     w->njobs = n;
     w->next = 0;
     pthread_cond_broadcast(&w->go);
     while (take_chunk(w, &from, &to)) {
         pthread_mutex_unlock(&w->mu);
-        write_chunk(jobs, from, to);
+        run_chunk(fn, jobs, from, to);
         pthread_mutex_lock(&w->mu);
         w->busy--;
     }
@@ -550,8 +560,67 @@ static void flush_parallel(eio_server *srv, size_t n)
     w->jobs = NULL;
     w->njobs = w->next = 0;
     pthread_mutex_unlock(&w->mu);
+}
+
+/* The dirty list, written by every writer. */
+static void flush_parallel(eio_server *srv, size_t n)
+{
+    eio__flush_job *jobs = jobs_reserve(srv, n);
+    srv->parallel_flushes++;
+    for (size_t i = 0; i < n; i++) {
+        eio__conn *c = srv->dirty;
+        srv->dirty = c->dirty_next;
+        c->dirty = 0;
+        c->dirty_next = NULL;
+        jobs[i].c = c;
+    }
+    run_jobs(srv, write_job, jobs, n);
     for (size_t i = 0; i < n; i++)
         conn_wrote(jobs[i].c, jobs[i].written, jobs[i].how);
+}
+
+/* ---- pre-reads: the first read of each readable connection of a loop
+ * iteration, made side by side by every writer before the events are handled
+ * (reads and TLS decryption on every core); each connection's event then
+ * starts from the bytes read for it (conn_read). A pre-read takes at most
+ * PREREAD_BYTES into the connection's slot of one slab (srv->preread),
+ * valid until the iteration ends. */
+#define PREREAD_BYTES 16384
+
+static int wants_read(const eio__conn *c, uint32_t events)
+{
+    return c->state != EIO__WS_CLOSED && !c->read_off && !c->peer_eof &&
+           (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
+           !((events & EPOLLOUT) || c->stream->want_write); /* a write first: read after it */
+}
+
+static void read_job(eio__flush_job *j)
+{
+    eio__conn *c = j->c;
+    c->pre_n = c->stream->ops->read(c->stream, c->pre_buf, PREREAD_BYTES);
+}
+
+void eio__conn_preread(eio_server *srv, eio__conn **cs, const uint32_t *events, size_t n)
+{
+    if (!srv->writers)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += wants_read(cs[i], events[i]);
+    if (k < EIO__PARALLEL_FLUSH_MIN)
+        return;
+    if (!srv->preread)
+        srv->preread = eio_malloc(EIO__MAX_EVENTS * (size_t)PREREAD_BYTES);
+    eio__flush_job *jobs = jobs_reserve(srv, k);
+    k = 0;
+    for (size_t i = 0; i < n && i < EIO__MAX_EVENTS; i++) {
+        if (!wants_read(cs[i], events[i]))
+            continue;
+        cs[i]->pre_buf = srv->preread + k * (size_t)PREREAD_BYTES;
+        jobs[k++].c = cs[i];
+    }
+    srv->parallel_reads++;
+    run_jobs(srv, read_job, jobs, k);
 }
 
 void eio__flush_dirty(eio_server *srv)
@@ -1328,9 +1397,20 @@ static void conn_read(eio__conn *c)
     for (int rounds = 0; rounds < 8 && c->state != EIO__WS_CLOSED && !c->read_off && !c->peer_eof;
          rounds++) {
         /* Read into the loop's buffer; the connection keeps only what it
-         * has not used yet, so an idle one holds no read buffer. */
-        uint8_t *buf = eio_buf_reserve(&srv->read_buf, READ_CHUNK);
-        long n = c->stream->ops->read(c->stream, buf, READ_CHUNK);
+         * has not used yet, so an idle one holds no read buffer. The first
+         * read may have been made already (eio__conn_preread). */
+        uint8_t *buf;
+        long n, want;
+        if (c->pre_buf) {
+            buf = c->pre_buf;
+            n = c->pre_n;
+            want = PREREAD_BYTES;
+            c->pre_buf = NULL;
+        } else {
+            buf = eio_buf_reserve(&srv->read_buf, READ_CHUNK);
+            want = READ_CHUNK;
+            n = c->stream->ops->read(c->stream, buf, READ_CHUNK);
+        }
         if (n == EIO_STREAM_AGAIN)
             break;
         if (n <= 0) {
@@ -1357,8 +1437,7 @@ static void conn_read(eio__conn *c)
         }
         if (c->state != EIO__WS_CLOSED && c->rbuf.len == 0)
             eio_buf_free(&c->rbuf);
-        if (c->state == EIO__WS_CLOSED ||
-            (n < READ_CHUNK && c->stream->ops->pending(c->stream) == 0))
+        if (c->state == EIO__WS_CLOSED || (n < want && c->stream->ops->pending(c->stream) == 0))
             break;
     }
     if (c->state != EIO__WS_CLOSED)
@@ -1375,6 +1454,7 @@ void eio__conn_handle_event(eio__conn *c, uint32_t events)
         return;
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
         conn_read(c);
+    c->pre_buf = NULL; /* a pre-read not used (closed meanwhile) */
     if (c->state != EIO__WS_CLOSED && c->read_off && !c->peer_eof &&
         (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
         conn_eof(c, !(events & (EPOLLHUP | EPOLLERR))); /* ended while not reading */

@@ -158,6 +158,9 @@ typedef struct eio__conn {
     int is_probe; /* upgrading a polling session, not yet switched */
     eio_ws_assembler assembler;
     eio__timer upgrade_timer; /* probe: upgradeTimeout */
+    /* a pre-read of this loop iteration (eio__conn_preread), not used yet */
+    uint8_t *pre_buf;
+    long pre_n;
 } eio__conn;
 
 /* Kept name for the WebSocket role of a connection. */
@@ -246,6 +249,8 @@ struct eio_server {
     struct eio__flush_job *flush_jobs;
     size_t flush_jobs_cap;
     uint64_t parallel_flushes; /* flushes shared with the writers (for tests) */
+    uint8_t *preread;          /* EIO__MAX_EVENTS slots of pre-read bytes */
+    uint64_t parallel_reads;   /* loop iterations whose reads were shared (for tests) */
     char date[40];             /* "Date: ...\r\n" of the current second */
     int64_t date_sec;
 };
@@ -322,6 +327,12 @@ void eio__flush_dirty(eio_server *srv);
  * joins them (the engine lock not held). */
 void eio__writers_start(eio_server *srv, int nthreads);
 void eio__writers_stop(eio_server *srv);
+/* Events the loop takes from epoll_wait at once. */
+#define EIO__MAX_EVENTS 256
+/* Before the loop handles a batch of events (lock held): the first read of
+ * each readable connection among cs, made by every writer side by side when
+ * there are enough of them; n <= EIO__MAX_EVENTS. */
+void eio__conn_preread(eio_server *srv, eio__conn **cs, const uint32_t *events, size_t n);
 void eio__free_zombies(eio_server *srv);
 void eio__cors_headers(eio_server *srv, const eio_request *req, int preflight, eio_buf *out);
 const char *eio__status_text(int status);

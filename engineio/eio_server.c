@@ -315,7 +315,9 @@ uint64_t eio_server_now_ms(const eio_server *srv)
 static void *loop_main(void *arg)
 {
     eio_server *srv = arg;
-    struct epoll_event events[256];
+    struct epoll_event events[EIO__MAX_EVENTS];
+    eio__conn *readable[EIO__MAX_EVENTS];
+    uint32_t readable_ev[EIO__MAX_EVENTS];
     pthread_mutex_lock(&srv->mu);
     while (!srv->stop) {
         eio__run_timers(srv);
@@ -330,9 +332,20 @@ static void *loop_main(void *arg)
             timeout = top->deadline_ms <= now ? 0 : (int)(top->deadline_ms - now);
         }
         eio_server_unlock(srv);
-        int n = epoll_wait(srv->epfd, events, 256, timeout);
+        int n = epoll_wait(srv->epfd, events, EIO__MAX_EVENTS, timeout);
         pthread_mutex_lock(&srv->mu);
         srv->loop_deadline = 0; /* running: nobody needs to wake us */
+        if (srv->writers && n >= 32) {
+            size_t k = 0;
+            for (int i = 0; i < n; i++) {
+                int *kind = events[i].data.ptr;
+                if (kind && *kind == EIO__P_CONN) {
+                    readable[k] = (eio__conn *)kind;
+                    readable_ev[k++] = events[i].events;
+                }
+            }
+            eio__conn_preread(srv, readable, readable_ev, k);
+        }
         for (int i = 0; i < n; i++) {
             int *kind = events[i].data.ptr;
             if (kind == NULL) {
@@ -527,6 +540,11 @@ void eio_server_free(eio_server *srv)
     pthread_mutex_unlock(&srv->mu);
     if (srv->has_thread)
         pthread_join(srv->thread, NULL);
+    if (srv->writers)
+        eio__log(srv, EIO_LOG_DEBUG,
+                 "shared with the writer threads: %llu flushes, %llu batches of reads",
+                 (unsigned long long)srv->parallel_flushes,
+                 (unsigned long long)srv->parallel_reads);
     eio__writers_stop(srv);
     eio__listeners_free(srv);
     /* Connections still lingering are closed now. */
