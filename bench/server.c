@@ -71,7 +71,8 @@ static void usage(void)
             "usage: bench-server [--port N] [--max-clients N] [--max-send-queue BYTES]\n"
             "                    [--log-level error|warn|info|debug]\n"
             "                    [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]]\n"
-            "                    [--parser default|msgpack] [--recovery] [--write-threads N]\n");
+            "                    [--parser default|msgpack] [--recovery] [--write-threads N]\n"
+            "                    [--per-message-deflate]\n");
 }
 
 int main(int argc, char **argv)
@@ -100,6 +101,7 @@ int main(int argc, char **argv)
         {"parser", required_argument, NULL, 'x'},
         {"recovery", no_argument, NULL, 'r'},
         {"write-threads", required_argument, NULL, 'w'},
+        {"per-message-deflate", no_argument, NULL, 'z'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -127,6 +129,7 @@ int main(int argc, char **argv)
             break;
         case 'r': o.sio.recovery.enabled = 1; break;
         case 'w': o.sio.engine.write_threads = atoi(optarg); break;
+        case 'z': o.sio.engine.per_message_deflate = 1; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }

@@ -20,6 +20,7 @@
 
 #include "eio_buf.h"
 #include "eio_packet.h"
+#include "eio_pmd.h"
 #include "eio_server.h"
 #include "eio_http.h"
 #include "eio_stream.h"
@@ -67,6 +68,12 @@ struct eio_message {
     eio_frame *ws_text;   /* WebSocket frame "4<data>" (text), built on first use */
     eio_frame *ws_bin_v4; /* WebSocket binary frame of the raw bytes */
     eio_frame *ws_bin_v3; /* WebSocket binary frame 0x04 + bytes */
+    /* permessage-deflate: RSV1 frames of the message, built on first use for
+     * each of the three forms above and each server window (8..15), shared by
+     * every receiver with that window; NULL until a compressed one is sent
+     * (eio_websocket.c). */
+    struct eio__deflated *deflated;
+    int no_compress; /* compress(false): sent uncompressed (WebSocket and polling) */
     size_t len;
     uint8_t data[];
 };
@@ -158,6 +165,8 @@ typedef struct eio__conn {
     int is_probe; /* upgrading a polling session, not yet switched */
     eio_ws_assembler assembler;
     eio__timer upgrade_timer; /* probe: upgradeTimeout */
+    int pmd_on;               /* permessage-deflate agreed in the upgrade (eio_polling.c) */
+    eio_pmd_params pmd;       /* what was agreed */
     /* a pre-read of this loop iteration (eio__conn_preread), not used yet */
     uint8_t *pre_buf;
     long pre_n;
@@ -236,6 +245,10 @@ struct eio_server {
     eio_buf read_buf;                                   /* loop thread's read buffer */
     eio_buf scratch;                                    /* decode scratch */
     eio_frame *f_ping, *f_pong, *f_noop, *f_pong_probe; /* WebSocket control frames */
+    /* permessage-deflate: one deflater per server window size in use (8..15
+     * at [bits - 8]), made on first use, reset for every message (each is
+     * compressed alone), freed with the server. */
+    eio_pmd_deflater *pmd_deflaters[8];
     eio_http_field *http_fields; /* parse scratch: opts.max_headers entries */
     char *path;                  /* engine path, with a trailing '/' */
     char *cors_origin;           /* copy of the option */
@@ -245,6 +258,10 @@ struct eio_server {
     size_t n_backend_names;
     int reserve_fd; /* kept for accepting when out of descriptors */
     uint64_t last_emfile_log_ms;
+    /* max_clients refusals: logged once per 10 s with the count since */
+    uint64_t max_clients_log_ms;
+    uint64_t max_clients_refused; /* since the last log line */
+    int max_clients_logged;
     struct eio__writers *writers; /* opts.write_threads > 1 (eio_conn.c) */
     struct eio__flush_job *flush_jobs;
     size_t flush_jobs_cap;
@@ -253,7 +270,35 @@ struct eio_server {
     uint64_t parallel_reads;   /* loop iterations whose reads were shared (for tests) */
     char date[40];             /* "Date: ...\r\n" of the current second */
     int64_t date_sec;
+    eio_stats stats; /* counters (eio_stats.c; the gauges are filled at a snapshot) */
+    unsigned debug;  /* EIO__DBG_* enabled by DEBUG (eio_debug.h), parsed once */
 };
+
+/* eio_stats.c: counting (lock held). */
+void eio__stats_close(eio_server *srv, const char *reason);
+void eio__stats_lag(eio_server *srv, uint64_t lag_ms);
+#define EIO__STATS_PACKET(arr, type)                                                               \
+    do {                                                                                           \
+        if ((unsigned)(type) < EIO_STATS_PACKET_TYPES)                                             \
+            (arr)[type]++;                                                                         \
+    } while (0)
+
+/* eio_debug.c: Node's debug namespaces of engine.io. A trace costs one
+ * integer test when its namespace is off; the arguments are not evaluated. */
+enum {
+    EIO__DBG_ENGINE = 1,    /* "engine": handshakes, requests, upgrades */
+    EIO__DBG_SOCKET = 2,    /* "engine:socket": packets in and out, heartbeats, closes */
+    EIO__DBG_POLLING = 4,   /* "engine:polling": GET and POST payloads */
+    EIO__DBG_WS = 8,        /* "engine:ws": WebSocket frames */
+    EIO__DBG_TRANSPORT = 16 /* "engine:transport": transport errors */
+};
+unsigned eio__debug_mask(const char *spec);
+void eio__debug(unsigned ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define EIO__DEBUG(srv, ns, ...)                                                                   \
+    do {                                                                                           \
+        if ((srv)->debug & (ns))                                                                   \
+            eio__debug((ns), __VA_ARGS__);                                                         \
+    } while (0)
 
 /* eio_server.c */
 /* The engine's clock: CLOCK_MONOTONIC, or the test's fake one. */
@@ -349,5 +394,9 @@ size_t eio__ws_process(eio__ws_conn *c, uint8_t *buf, size_t len);
 /* The connection of a WebSocket read its peer's end (n == 0) or failed. */
 void eio__ws_lost(eio__ws_conn *c, int orderly);
 eio_frame *eio__message_ws_frame(eio_message *m, int version);
+/* Frees the compressed frames of a message (eio_message_unref) and the
+ * server's deflaters (eio_server_free). */
+void eio__message_free_deflated(eio_message *m);
+void eio__pmd_server_free(eio_server *srv);
 
 #endif

@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "eio_compress.h"
+#include "eio_debug.h"
 #include "eio_internal.h"
 
 void eio__poll_wake(eio_socket *s)
@@ -111,6 +112,7 @@ static void take_payload(eio_socket *s, eio_http_response *resp)
     int closing_now = s->state == EIO__S_CLOSING && s->outq_len == 0;
     size_t n = s->outq_len ? s->outq_len : closing_now ? 2 : 1;
     eio_packet *pk = n <= 16 ? stack_pk : eio_malloc(n * sizeof(*pk));
+    int any_compress = 0;
     if (s->outq_len == 0) {
         memset(pk, 0, n * sizeof(*pk));
         pk[0].type = s->state == EIO__S_CLOSED ? EIO_PACKET_CLOSE : EIO_PACKET_NOOP;
@@ -119,6 +121,8 @@ static void take_payload(eio_socket *s, eio_http_response *resp)
     } else {
         for (size_t i = 0; i < s->outq_len; i++) {
             eio__out *o = &s->outq[(s->outq_head + i) % s->outq_cap];
+            if (o->type != EIO_PACKET_CLOSE && !(o->msg && o->msg->no_compress))
+                any_compress = 1;
             pk[i].type = (eio_packet_type)o->type;
             pk[i].binary = o->msg ? o->msg->binary : 0;
             pk[i].data = o->msg ? o->msg->data : o->probe ? (const uint8_t *)"probe" : NULL;
@@ -137,7 +141,17 @@ static void take_payload(eio_socket *s, eio_http_response *resp)
         resp->content_type = eio_payload_content_type(fmt);
     }
     resp->status = 200;
-    resp->payload = s->outq_len > 0; /* Node sends a lone noop or close uncompressed */
+    if (s->srv->debug & EIO__DBG_POLLING) {
+        char shown[160];
+        eio__debug(EIO__DBG_POLLING, "%s: writing \"%s\"", s->id,
+                   eio_debug_data(shown, sizeof(shown), resp->body.data, resp->body.len,
+                                  fmt == EIO_PAYLOAD_V3_BINARY));
+    }
+    /* Node sends a lone noop or close uncompressed, and a payload whose
+     * every packet was sent with compress false (polling.ts send: compress
+     * if some packet's options.compress; its pings, pongs and the open
+     * packet have it). */
+    resp->payload = s->outq_len > 0 && any_compress;
     eio_buf_append_str(&resp->headers, "Cache-Control: no-store\r\n");
     if (pk != stack_pk)
         free(pk);
@@ -356,6 +370,11 @@ void eio__engine_post_body(eio__conn *c, int ok)
     if (bad) {
         eio__session_close(s, "parse error");
     } else if (s->state == EIO__S_OPEN) {
+        if (srv->debug & EIO__DBG_POLLING) {
+            char shown[160];
+            eio__debug(EIO__DBG_POLLING, "%s: received \"%s\"", s->id,
+                       eio_debug_data(shown, sizeof(shown), payload.data, payload.len, is_binary));
+        }
         eio_payload_format fmt = s->version >= 4 ? EIO_PAYLOAD_V4
                                  : is_binary     ? EIO_PAYLOAD_V3_BINARY
                                                  : EIO_PAYLOAD_V3_TEXT;
@@ -464,8 +483,10 @@ static int verify(eio_server *srv, const eio_request *req, const query_params *q
         return EIO_ERRCODE_BAD_REQUEST;
     if (q->has_sid) {
         eio_socket *s = eio__session_find(srv, (const char *)q->sid.data);
-        if (!s)
+        if (!s) {
+            EIO__DEBUG(srv, EIO__DBG_ENGINE, "unknown sid \"%.40s\"", (const char *)q->sid.data);
             return EIO_ERRCODE_UNKNOWN_SID;
+        }
         int previous = s->transport;
         if (!upgrade && previous != t)
             return EIO_ERRCODE_BAD_REQUEST;
@@ -480,9 +501,23 @@ static int verify(eio_server *srv, const eio_request *req, const query_params *q
         return EIO_ERRCODE_UNSUPPORTED_PROTOCOL_VERSION;
     if (srv->shutting_down || srv->n_sessions >= srv->opts.max_clients) {
         if (!srv->shutting_down)
-            eio__log(srv, EIO_LOG_WARN,
-                     "refusing a new session: %zu sessions open, the max-clients limit",
-                     srv->n_sessions);
+            srv->stats.refused_max_clients++;
+        EIO__DEBUG(srv, EIO__DBG_ENGINE, "handshake refused: %s",
+                   srv->shutting_down ? "server shutting down" : "max clients reached");
+        if (!srv->shutting_down) {
+            /* Once per 10 s, not once per refused request. */
+            uint64_t now = eio__clock(srv);
+            srv->max_clients_refused++;
+            if (!srv->max_clients_logged || now - srv->max_clients_log_ms >= 10000) {
+                eio__log(srv, EIO_LOG_WARN,
+                         "refusing new clients: max_clients (%zu) reached; %llu refused in the "
+                         "last 10 s",
+                         srv->opts.max_clients, (unsigned long long)srv->max_clients_refused);
+                srv->max_clients_logged = 1;
+                srv->max_clients_log_ms = now;
+                srv->max_clients_refused = 0;
+            }
+        }
         *status = 503;
         *message = srv->shutting_down ? "Server shutting down" : "Server full";
         return EIO_ERRCODE_BAD_REQUEST;
@@ -491,6 +526,8 @@ static int verify(eio_server *srv, const eio_request *req, const query_params *q
         char *why = NULL;
         if (!srv->cbs.allow_request(req, &why, srv->user_data)) {
             static __thread char msg[256];
+            srv->stats.refused_allow_request++;
+            EIO__DEBUG(srv, EIO__DBG_ENGINE, "handshake refused by allowRequest");
             *status = 403;
             if (why) {
                 strncpy(msg, why, sizeof(msg) - 1);
@@ -565,12 +602,46 @@ static void serve_upgrade(eio__conn *c, const query_params *q)
                       "Sec-WebSocket-Version: 13, 8\r\n");
         return;
     }
+    /* perMessageDeflate: ws's handleUpgrade negotiates after these checks. */
+    char pmd_answer[160] = "";
+    eio_pmd_params pmd;
+    int pmd_on = 0;
+    if (srv->opts.per_message_deflate) {
+        eio_buf joined = EIO_BUF_INIT;
+        const char *first = NULL;
+        size_t n_ext = 0;
+        for (size_t i = 0; i < req->n_headers; i++) {
+            if (strcasecmp(req->headers[i].name, "Sec-WebSocket-Extensions") != 0)
+                continue;
+            if (n_ext++)
+                eio_buf_append_str(&joined, ", "); /* Node joins repeated ones so */
+            eio_buf_append_str(&joined, req->headers[i].value);
+            if (!first)
+                first = req->headers[i].value;
+        }
+        if (first) {
+            pmd_on = eio_pmd_negotiate((const char *)joined.data, joined.len, &pmd, pmd_answer,
+                                       sizeof(pmd_answer));
+        }
+        eio_buf_free(&joined);
+        if (pmd_on < 0) {
+            abort_upgrade(c, 400, "Invalid or unacceptable Sec-WebSocket-Extensions header", NULL);
+            return;
+        }
+    }
     char new_sid[21] = "";
     eio_buf h = EIO_BUF_INIT;
     eio_buf_append_str(&h, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                            "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
     eio_buf_append_str(&h, accept);
     eio_buf_append_str(&h, "\r\n");
+    if (pmd_on > 0) {
+        eio_buf_append_str(&h, "Sec-WebSocket-Extensions: ");
+        eio_buf_append_str(&h, pmd_answer);
+        eio_buf_append_str(&h, "\r\n");
+        c->pmd_on = 1;
+        c->pmd = pmd;
+    }
     /* No cookie here: Node's engine.io sets it from the polling transport's
      * "headers" event only, so a session opened over WebSocket gets none. */
     if (!q->has_sid)
@@ -585,10 +656,13 @@ static void serve_upgrade(eio__conn *c, const query_params *q)
         if (s->transport != EIO_TRANSPORT_POLLING || s->upgrading || s->probe || s->upgraded ||
             !srv->opts.allow_upgrades) {
             /* Node: "transport has already been trying to upgrade" and friends. */
+            EIO__DEBUG(srv, EIO__DBG_ENGINE, "%s: upgrade refused (already upgrading or upgraded)",
+                       s->id);
             eio__ws_start(c, NULL, s->version, 0);
             eio__ws_close(c, EIO_WS_CLOSE_NORMAL, NULL);
             return;
         }
+        EIO__DEBUG(srv, EIO__DBG_ENGINE, "%s: upgrading existing transport", s->id);
         eio__ws_start(c, s, s->version, 1);
         return;
     }
@@ -611,6 +685,9 @@ void eio__engine_request(eio__conn *c)
         eio__conn_request_done(c);
         return;
     }
+    EIO__DEBUG(srv, EIO__DBG_ENGINE, "handling \"%s\" http request \"%.200s%s%.200s\"%s",
+               req->method, req->path, req->query[0] ? "?" : "", req->query,
+               c->upgrade ? " (upgrade)" : "");
     query_params q;
     params_read(req, &q);
     if (c->upgrade) {

@@ -24,6 +24,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "eio_debug.h"
 #include "eio_internal.h"
 
 /* ---------------------------------------------------------------- options */
@@ -53,6 +54,8 @@ void eio_options_default(eio_options *o)
     o->keep_alive_timeout_ms = 5000;
     o->http_compression = 1;
     o->http_compression_threshold = 1024;
+    o->per_message_deflate = 0;
+    o->per_message_deflate_threshold = 1024;
     o->log_level = EIO_LOG_INFO;
 }
 
@@ -100,26 +103,43 @@ const char *eio_request_header(const eio_request *r, const char *name)
 
 int eio_request_query(const eio_request *r, const char *key, eio_buf *out)
 {
+    /* As engine.io reads req._query (URLSearchParams, then
+     * Object.fromEntries): names are form-decoded like values, and of a
+     * parameter given twice the last one wins. */
     eio_buf_reset(out);
     const char *q = r->query ? r->query : "";
     size_t klen = strlen(key);
+    const char *value = NULL;
+    size_t value_len = 0;
+    int found = 0;
+    eio_buf name = EIO_BUF_INIT;
     while (*q) {
         const char *amp = strchr(q, '&');
         size_t len = amp ? (size_t)(amp - q) : strlen(q);
         const char *eq = memchr(q, '=', len);
         size_t name_len = eq ? (size_t)(eq - q) : len;
-        if (name_len == klen && memcmp(q, key, klen) == 0) {
-            if (eq)
-                eio_form_decode((const uint8_t *)eq + 1, len - name_len - 1, out);
-            eio_buf_cstr(out);
-            return 1;
+        int match;
+        if (memchr(q, '%', name_len) || memchr(q, '+', name_len)) {
+            eio_buf_reset(&name);
+            eio_form_decode((const uint8_t *)q, name_len, &name);
+            match = name.len == klen && memcmp(name.data, key, klen) == 0;
+        } else {
+            match = name_len == klen && memcmp(q, key, klen) == 0;
+        }
+        if (match) {
+            found = 1;
+            value = eq ? eq + 1 : q + len;
+            value_len = eq ? len - name_len - 1 : 0;
         }
         q += len;
         if (*q == '&')
             q++;
     }
+    eio_buf_free(&name);
+    if (found)
+        eio_form_decode((const uint8_t *)value, value_len, out);
     eio_buf_cstr(out);
-    return 0;
+    return found;
 }
 
 int eio__query_int(const eio_request *r, const char *key, int *out)
@@ -209,7 +229,9 @@ void eio__timer_cancel(eio_server *srv, eio__timer *t)
 void eio__run_timers(eio_server *srv)
 {
     uint64_t now = eio__clock(srv);
-    eio__timer *t;
+    eio__timer *t = eio__heap_top(&srv->timers);
+    if (t && t->deadline_ms <= now)
+        eio__stats_lag(srv, now - t->deadline_ms); /* how late the loop is */
     while ((t = eio__heap_top(&srv->timers)) && t->deadline_ms <= now) {
         eio__heap_cancel(&srv->timers, t);
         t->fire(t);
@@ -488,6 +510,7 @@ static eio_server *server_create(const eio_options *opts, const eio_callbacks *c
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->evfd, &ev);
     srv->loop_deadline = 0;
+    srv->debug = eio__debug_mask(srv->opts.debug ? srv->opts.debug : getenv("DEBUG"));
     return srv;
 }
 
@@ -579,6 +602,7 @@ void eio_server_free(eio_server *srv)
     eio_frame_unref(srv->f_pong);
     eio_frame_unref(srv->f_noop);
     eio_frame_unref(srv->f_pong_probe);
+    eio__pmd_server_free(srv);
     eio_buf_free(&srv->read_buf);
     eio_buf_free(&srv->scratch);
     free(srv->map);
@@ -755,6 +779,8 @@ static void on_ping_timer(eio__timer *t)
     eio_socket *s = EIO__CONTAINER(t, eio_socket, ping_timer);
     if (s->state != EIO__S_OPEN)
         return;
+    EIO__DEBUG(s->srv, EIO__DBG_SOCKET, "%s: writing ping packet - expecting pong within %dms",
+               s->id, s->srv->opts.ping_timeout_ms);
     eio__session_queue(s, EIO_PACKET_PING, NULL, 0);
     if (s->state == EIO__S_OPEN)
         eio__timer_set(s->srv, &s->timeout_timer, (uint64_t)s->srv->opts.ping_timeout_ms);
@@ -789,6 +815,9 @@ void eio__session_opened(eio_socket *s)
     eio_buf_append_str(&json, ",\"maxPayload\":");
     eio_buf_append_uint(&json, srv->opts.max_payload);
     eio_buf_append_byte(&json, '}');
+    srv->stats.handshakes[s->transport == EIO_TRANSPORT_WEBSOCKET]++;
+    EIO__DEBUG(srv, EIO__DBG_ENGINE, "handshaking client \"%s\" (EIO=%d, %s)", s->id, s->version,
+               s->transport == EIO_TRANSPORT_WEBSOCKET ? "websocket" : "polling");
     eio_message *m = eio_message_new(json.data, json.len, 0);
     eio_buf_free(&json);
     eio__session_queue(s, EIO_PACKET_OPEN, m, 0);
@@ -818,6 +847,7 @@ int eio__session_queue(eio_socket *s, uint8_t type, eio_message *msg, int probe)
         /* Closed at a safe point, not here: the caller may be walking a list
          * of receivers (a broadcast) that on_close would change. */
         if (!s->close_pending) {
+            srv->stats.send_queue_overflows++;
             eio__log(srv, EIO_LOG_WARN,
                      "session %s: send queue over %zu bytes (client not reading): closing", s->id,
                      srv->opts.max_send_queue);
@@ -827,6 +857,16 @@ int eio__session_queue(eio_socket *s, uint8_t type, eio_message *msg, int probe)
             srv->pending_close = s;
         }
         return -2;
+    }
+    EIO__STATS_PACKET(srv->stats.packets_out, type);
+    srv->stats.bytes_out += msg ? msg->len : probe ? 5 : 0;
+    if (srv->debug & EIO__DBG_SOCKET) {
+        char shown[160];
+        eio__debug(EIO__DBG_SOCKET, "%s: sending packet \"%s\" (%s)", s->id,
+                   eio_packet_type_name(type),
+                   msg     ? eio_debug_data(shown, sizeof(shown), msg->data, msg->len, msg->binary)
+                   : probe ? "probe"
+                           : "");
     }
     if (s->transport == EIO_TRANSPORT_WEBSOCKET && s->ws)
         return eio__ws_send_packet(s->ws, type, msg, probe) == 0 ? 0 : -1;
@@ -920,6 +960,8 @@ void eio__session_close(eio_socket *s, const char *reason)
         eio__ws_close(c, EIO_WS_CLOSE_NORMAL, NULL);
     }
     eio__log(srv, EIO_LOG_DEBUG, "session %s closed: %s", s->id, reason);
+    eio__stats_close(srv, reason);
+    EIO__DEBUG(srv, EIO__DBG_SOCKET, "%s: socket closed with reason \"%s\"", s->id, reason);
     if (srv->cbs.on_close)
         srv->cbs.on_close(s, reason, srv->user_data);
     eio__session_unref(s);
@@ -931,6 +973,14 @@ void eio__session_on_packet(eio_socket *s, const eio_packet *p)
     eio_server *srv = s->srv;
     if (s->state != EIO__S_OPEN)
         return;
+    EIO__STATS_PACKET(srv->stats.packets_in, p->type);
+    srv->stats.bytes_in += p->len;
+    if (srv->debug & EIO__DBG_SOCKET) {
+        char shown[160];
+        eio__debug(EIO__DBG_SOCKET, "%s: received packet %s (%s)", s->id,
+                   eio_packet_type_name(p->type),
+                   eio_debug_data(shown, sizeof(shown), p->data, p->len, p->binary));
+    }
     switch (p->type) {
     case EIO_PACKET_PING:
         if (s->version >= 4) {
@@ -938,6 +988,7 @@ void eio__session_on_packet(eio_socket *s, const eio_packet *p)
             eio__session_close(s, "transport error");
             return;
         }
+        EIO__DEBUG(srv, EIO__DBG_SOCKET, "%s: got ping", s->id);
         eio__timer_set(srv, &s->timeout_timer,
                        (uint64_t)srv->opts.ping_interval_ms + (uint64_t)srv->opts.ping_timeout_ms);
         eio__session_queue(s, EIO_PACKET_PONG, NULL, 0);
@@ -948,6 +999,7 @@ void eio__session_on_packet(eio_socket *s, const eio_packet *p)
             eio__session_close(s, "transport error");
             return;
         }
+        EIO__DEBUG(srv, EIO__DBG_SOCKET, "%s: got pong", s->id);
         eio__timer_cancel(srv, &s->timeout_timer);
         eio__timer_set(srv, &s->ping_timer, (uint64_t)srv->opts.ping_interval_ms);
         break;
@@ -1051,6 +1103,8 @@ eio_message *eio_message_new(const void *data, size_t len, int binary)
     m->refs = 1;
     m->binary = binary ? 1 : 0;
     m->ws_text = m->ws_bin_v4 = m->ws_bin_v3 = NULL;
+    m->deflated = NULL;
+    m->no_compress = 0;
     m->len = len;
     if (len)
         memcpy(m->data, data, len);
@@ -1071,7 +1125,14 @@ void eio_message_unref(eio_message *m)
     eio_frame_unref(m->ws_text);
     eio_frame_unref(m->ws_bin_v4);
     eio_frame_unref(m->ws_bin_v3);
+    if (m->deflated)
+        eio__message_free_deflated(m);
     free(m);
+}
+
+void eio_message_set_compress(eio_message *m, int on)
+{
+    m->no_compress = !on;
 }
 
 void eio_http_response_free(eio_http_response *r)

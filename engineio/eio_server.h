@@ -110,6 +110,21 @@ typedef struct eio_options {
      * smaller ones, and requests accepting neither, as they are. */
     int http_compression;              /* 1 (Node: httpCompression on) */
     size_t http_compression_threshold; /* 1024 (Node: httpCompression.threshold) */
+    /* perMessageDeflate: the WebSocket permessage-deflate extension (RFC
+     * 7692), negotiated as Node's ws 8 server negotiates a client's offer
+     * (eio_pmd.h: the answer, the offers refused with 400). When agreed, a
+     * message packet whose frame payload is at least the threshold, and not
+     * sent with compress off (eio_message_set_compress), goes out deflated
+     * with RSV1; smaller ones and control packets go as they are. Each
+     * message is compressed alone (no server context takeover), so a
+     * broadcast is compressed once per window size and its frame shared; the
+     * engine keeps one deflater per window size in use (about 262 KiB for
+     * 15 bits). A connection holds an inflater for the client's compressed
+     * messages (about 40 KiB with 15 bits, kept for the client's context
+     * takeover; none once idle when client_no_context_takeover is agreed),
+     * with max_payload checked on the inflated size (1009). */
+    int per_message_deflate;              /* 0 (Node: perMessageDeflate false) */
+    size_t per_message_deflate_threshold; /* 1024 (Node: perMessageDeflate.threshold) */
     /* Threads that write a flush's connections side by side when it has many
      * (a broadcast): the thread holding the engine lock and write_threads - 1
      * writer threads. 0: one per online core; 1: the lock holder alone. Reads,
@@ -117,6 +132,11 @@ typedef struct eio_options {
     int write_threads;                                            /* 0 */
     int log_level;                                                /* EIO_LOG_INFO */
     void (*log)(int level, const char *message, void *user_data); /* NULL: stderr */
+    /* Traces as Node's `debug` module prints them (engine, engine:socket,
+     * engine:polling, engine:ws, engine:transport; eio_debug.h): a DEBUG
+     * value ("engine*,-engine:ws"), read once by eio_server_new. NULL: the
+     * DEBUG environment variable; "": none. */
+    const char *debug;
 } eio_options;
 
 /* Fills *o with the Node defaults. */
@@ -210,6 +230,12 @@ uint64_t eio_server_now_ms(const eio_server *srv);
 
 /* --- Shared messages: encoded once, sent to many --- */
 eio_message *eio_message_new(const void *data, size_t len, int binary); /* 1 reference */
+/* Node's send option compress (socket.compress(false)): 0 sends the message
+ * uncompressed over a WebSocket with permessage-deflate, and a polling
+ * payload all of whose packets say 0 goes out without httpCompression, as
+ * engine.io's polling transport decides it. Messages are made with 1. Set it
+ * before the message is first sent. */
+void eio_message_set_compress(eio_message *m, int on);
 eio_message *eio_message_ref(eio_message *m);
 void eio_message_unref(eio_message *m); /* NULL is a no-op; any thread */
 
@@ -240,5 +266,61 @@ void eio_server_set_backend(eio_server *srv, const char *host, int port);
  * stays the engine's, as in Node. For Socket.IO's serveClient (server/
  * hands it the bundle's file names). The name is copied. Before listening. */
 void eio_server_add_backend_name(eio_server *srv, const char *name);
+
+/* --- Counters, for a metrics endpoint (server/srv_metrics.h) ---
+ * The engine counts as it goes: plain integers bumped under the engine lock
+ * it already holds (no allocation, no atomics), always on. */
+
+/* Why sessions closed: Node's reasons (eio_callbacks.on_close). */
+enum {
+    EIO_CLOSE_TRANSPORT_CLOSE,
+    EIO_CLOSE_TRANSPORT_ERROR,
+    EIO_CLOSE_PING_TIMEOUT,
+    EIO_CLOSE_PARSE_ERROR,
+    EIO_CLOSE_FORCED_CLOSE,
+    EIO_CLOSE_SERVER_SHUTTING_DOWN,
+    EIO_CLOSE_OTHER,
+    EIO_CLOSE_REASONS
+};
+/* Node's string for a reason ("transport close", ...; "other"). */
+const char *eio_close_reason_name(int reason);
+
+/* Engine.IO packet types (EIO_PACKET_OPEN .. EIO_PACKET_NOOP, eio_packet.h). */
+#define EIO_STATS_PACKET_TYPES 7
+/* A packet type's name: "open", "close", "ping", "pong", "message",
+ * "upgrade", "noop" ("unknown" past them). */
+const char *eio_packet_type_name(int type);
+/* Upper bounds (ms) of the loop lag histogram's buckets; +Inf follows. */
+#define EIO_STATS_LAG_BUCKETS 10
+#define EIO_STATS_LAG_BOUNDS_MS                                                                    \
+    {                                                                                              \
+        1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500                                                \
+    }
+
+typedef struct eio_stats {
+    /* Gauges, as of the snapshot. */
+    uint64_t clients[2][2]; /* open sessions [0 polling, 1 websocket][0 EIO=3, 1 EIO=4] */
+    uint64_t connections;   /* HTTP and WebSocket connections open */
+    /* Counters since the server was made. */
+    uint64_t handshakes[2]; /* sessions opened [0 polling, 1 websocket] */
+    uint64_t upgrades;      /* polling sessions moved to WebSocket */
+    uint64_t disconnects[EIO_CLOSE_REASONS];
+    uint64_t send_queue_overflows;                /* sessions closed past max_send_queue */
+    uint64_t refused_max_clients;                 /* handshakes refused (503) at max_clients */
+    uint64_t refused_allow_request;               /* handshakes refused (403) by allow_request */
+    uint64_t packets_in[EIO_STATS_PACKET_TYPES];  /* packets from clients, by type */
+    uint64_t packets_out[EIO_STATS_PACKET_TYPES]; /* packets queued for clients, by type */
+    uint64_t bytes_in, bytes_out;                 /* the data of those packets (not the framing) */
+    /* How late the loop runs its timers (ms): each run that fires one
+     * measures now - the earliest deadline due. */
+    uint64_t lag_last_ms, lag_max_ms;
+    uint64_t lag_count, lag_sum_ms;
+    uint64_t lag_buckets[EIO_STATS_LAG_BUCKETS + 1]; /* per bucket (not cumulative); last: +Inf */
+} eio_stats;
+
+/* Copies the counters and the gauges into *out. Lock held (any thread
+ * between eio_server_lock and eio_server_unlock, or a callback); O(sessions)
+ * for the gauges. */
+void eio_server_stats(eio_server *srv, eio_stats *out);
 
 #endif

@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "eio_debug.h"
 #include "eio_internal.h"
 
 static void on_upgrade_timer(eio__timer *t);
@@ -43,13 +44,84 @@ eio_frame *eio__message_ws_frame(eio_message *m, int version)
     return f;
 }
 
+/* ---------------------------------------------------------------- permessage-deflate */
+
+struct eio__deflated {
+    eio_frame *f[3][8]; /* [text, binary v4, binary v3][server window bits - 8] */
+};
+
+void eio__message_free_deflated(eio_message *m)
+{
+    if (!m->deflated)
+        return;
+    for (int i = 0; i < 3; i++)
+        for (int b = 0; b < 8; b++)
+            eio_frame_unref(m->deflated->f[i][b]);
+    free(m->deflated);
+    m->deflated = NULL;
+}
+
+void eio__pmd_server_free(eio_server *srv)
+{
+    for (int b = 0; b < 8; b++) {
+        eio_pmd_deflater_free(srv->pmd_deflaters[b]);
+        srv->pmd_deflaters[b] = NULL;
+    }
+}
+
+/* The RSV1 frame of a message for a protocol version and a server window,
+ * compressed once (each message alone, so the bytes depend on nothing else)
+ * and kept with the message for every receiver with that window. */
+static eio_frame *message_deflated_frame(eio_server *srv, eio_message *m, int version, int bits)
+{
+    if (bits < 8 || bits > 15)
+        bits = 15;
+    int form = !m->binary ? 0 : version >= 4 ? 1 : 2;
+    if (!m->deflated)
+        m->deflated = eio_calloc(1, sizeof(*m->deflated));
+    eio_frame **slot = &m->deflated->f[form][bits - 8];
+    if (*slot)
+        return *slot;
+    if (!srv->pmd_deflaters[bits - 8])
+        srv->pmd_deflaters[bits - 8] = eio_pmd_deflater_new(bits);
+    uint8_t prefix = m->binary ? 0x04 : '4';
+    size_t prefix_len = (!m->binary || version < 4) ? 1 : 0;
+    eio_buf z = EIO_BUF_INIT;
+    eio_buf_reserve(&z, 10 + m->len / 2 + 64);
+    z.len = 10; /* room for the header, written in front of the payload */
+    eio_pmd_deflate(srv->pmd_deflaters[bits - 8], &prefix, prefix_len, m->data, m->len, &z);
+    size_t payload = z.len - 10;
+    uint8_t hdr[10];
+    size_t hl = eio_ws_frame_header(hdr, m->binary ? EIO_WS_OP_BINARY : EIO_WS_OP_TEXT, payload);
+    hdr[0] |= 0x40; /* RSV1: this message is compressed */
+    memcpy(z.data + 10 - hl, hdr, hl);
+    *slot = eio_frame_from(z.data + 10 - hl, hl + payload);
+    eio_buf_free(&z);
+    return *slot;
+}
+
+/* Whether a message goes out deflated on c: the extension agreed, the
+ * message not sent with compress(false), and its frame payload (packet type
+ * prefix included, as ws measures what it is given) at least the threshold. */
+static int should_deflate(const eio__ws_conn *c, const eio_message *m)
+{
+    if (!c->pmd_on || m->no_compress)
+        return 0;
+    size_t prefix = (!m->binary || c->version < 4) ? 1 : 0;
+    return m->len + prefix >= c->srv->opts.per_message_deflate_threshold;
+}
+
 int eio__ws_send_packet(eio__ws_conn *c, uint8_t type, eio_message *msg, int probe)
 {
     eio_server *srv = c->srv;
     eio_frame *f = NULL;
     int r;
     switch (type) {
-    case EIO_PACKET_MESSAGE: return eio__conn_send_frame(c, eio__message_ws_frame(msg, c->version));
+    case EIO_PACKET_MESSAGE:
+        if (should_deflate(c, msg))
+            return eio__conn_send_frame(
+                c, message_deflated_frame(srv, msg, c->version, c->pmd.server_max_window_bits));
+        return eio__conn_send_frame(c, eio__message_ws_frame(msg, c->version));
     case EIO_PACKET_PING: return eio__conn_send_frame(c, srv->f_ping);
     case EIO_PACKET_PONG: return eio__conn_send_frame(c, probe ? srv->f_pong_probe : srv->f_pong);
     case EIO_PACKET_NOOP: return eio__conn_send_frame(c, srv->f_noop);
@@ -110,6 +182,9 @@ void eio__ws_start(eio__conn *c, eio_socket *s, int version, int is_probe)
     c->version = version;
     c->keep_alive = 0;
     eio_ws_assembler_init(&c->assembler, srv->opts.max_payload);
+    if (c->pmd_on)
+        c->assembler.inflater =
+            eio_pmd_inflater_new(c->pmd.client_max_window_bits, c->pmd.client_no_context_takeover);
     eio__timer_init(&c->upgrade_timer, on_upgrade_timer);
     eio__timer_cancel(srv, &c->idle_timer);
     c->session = s;
@@ -136,10 +211,33 @@ void eio__ws_lost(eio__ws_conn *c, int orderly)
 
 /* ---------------------------------------------------------------- upgrade probe */
 
+/* A frame the peer makes us send (a pong for its ping, a "3probe" for its
+ * "2probe") counts against max_send_queue as every other write: a peer that
+ * asks without reading the answers is closed ("transport error", no close
+ * frame: its queue is full) instead of growing the queue. Returns 1 when c
+ * was closed. Called while reading, where closing is safe. */
+static int reply_over_cap(eio__ws_conn *c, size_t frame_len)
+{
+    if (c->queued_bytes + frame_len <= c->srv->opts.max_send_queue)
+        return 0;
+    eio_socket *s = c->is_probe ? NULL : c->session;
+    c->srv->stats.send_queue_overflows++;
+    eio__log(c->srv, EIO_LOG_WARN,
+             "websocket: replies over %zu queued bytes (peer not reading): closing",
+             c->srv->opts.max_send_queue);
+    eio__ws_detach(c);
+    eio__conn_finish(c);
+    if (s)
+        eio__session_close(s, "transport error");
+    return 1;
+}
+
 static void on_upgrade_timer(eio__timer *t)
 {
     eio__ws_conn *c = EIO__CONTAINER(t, eio__ws_conn, upgrade_timer);
     eio__log(c->srv, EIO_LOG_DEBUG, "upgrade timed out: closing the probe, keeping the session");
+    EIO__DEBUG(c->srv, EIO__DBG_SOCKET, "%s: client did not complete upgrade - closing transport",
+               c->session ? c->session->id : "?");
     eio__ws_detach(c);
     eio__ws_close(c, EIO_WS_CLOSE_NORMAL, NULL);
 }
@@ -148,6 +246,9 @@ static void probe_packet(eio__ws_conn *c, const eio_packet *p)
 {
     eio_socket *s = c->session;
     if (p->type == EIO_PACKET_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {
+        EIO__DEBUG(c->srv, EIO__DBG_SOCKET, "%s: got probe ping packet, sending pong", s->id);
+        if (reply_over_cap(c, c->srv->f_pong_probe->len))
+            return;
         eio__ws_send_packet(c, EIO_PACKET_PONG, NULL, 1);
         s->upgrading = 1;
         eio__poll_wake(s); /* the pending GET ends with a noop */
@@ -164,6 +265,8 @@ static void probe_packet(eio__ws_conn *c, const eio_packet *p)
         eio__session_flush_to_ws(s);
         eio__poll_wake(s);
         eio__log(c->srv, EIO_LOG_DEBUG, "session %s upgraded to websocket", s->id);
+        c->srv->stats.upgrades++;
+        EIO__DEBUG(c->srv, EIO__DBG_SOCKET, "%s: got upgrade packet - upgrading", s->id);
         return;
     }
     /* Anything else on a probe ends the probe, not the session (as Node). */
@@ -179,6 +282,8 @@ static void conn_fail(eio__ws_conn *c, int code, const char *why)
 {
     eio_socket *s = c->is_probe ? NULL : c->session; /* a failed probe: the session stays */
     eio__log(c->srv, EIO_LOG_DEBUG, "websocket error %d: %s", code, why);
+    EIO__DEBUG(c->srv, EIO__DBG_TRANSPORT, "%s: websocket error %d: %s", s ? s->id : "-", code,
+               why);
     eio__ws_detach(c);
     eio__ws_close(c, code, why);
     if (s)
@@ -190,6 +295,12 @@ static void on_message(eio__ws_conn *c, const eio_ws_message *m)
     eio_socket *s = c->session;
     if (!s)
         return;
+    if (c->srv->debug & EIO__DBG_WS) {
+        char shown[160];
+        eio__debug(
+            EIO__DBG_WS, "%s: received \"%s\"", s->id,
+            eio_debug_data(shown, sizeof(shown), m->data, m->len, m->opcode == EIO_WS_OP_BINARY));
+    }
     eio_packet p;
     if (eio_packet_decode(c->version, m->opcode == EIO_WS_OP_BINARY, m->data, m->len,
                           &c->srv->scratch, &p) != EIO_OK) {
@@ -217,10 +328,8 @@ size_t eio__ws_process(eio__ws_conn *c, uint8_t *buf, size_t len)
     size_t pos = 0;
     while (pos < len && c->state == EIO__WS_OPEN) {
         eio_ws_frame f;
-        size_t limit = c->srv->opts.max_payload;
-        if (c->assembler.in_message)
-            limit = limit > c->assembler.buf.len ? limit - c->assembler.buf.len : 0;
-        long r = eio_ws_parse_frame(buf + pos, len - pos, limit, &f);
+        long r = eio_ws_parse_frame_ex(buf + pos, len - pos, eio_ws_assembler_room(&c->assembler),
+                                       c->pmd_on, &f);
         if (r == 0)
             break;
         if (r < 0) {
@@ -231,19 +340,8 @@ size_t eio__ws_process(eio__ws_conn *c, uint8_t *buf, size_t len)
         pos += (size_t)r;
         switch (f.opcode) {
         case EIO_WS_OP_PING: {
-            if (c->queued_bytes + f.len + 2 > c->srv->opts.max_send_queue) {
-                /* Pings from a peer that does not read its pongs: the same
-                 * cap as every other write (max_send_queue). */
-                eio_socket *s = c->is_probe ? NULL : c->session;
-                eio__log(c->srv, EIO_LOG_WARN,
-                         "websocket: pongs over %zu queued bytes (peer not reading): closing",
-                         c->srv->opts.max_send_queue);
-                eio__ws_detach(c);
-                eio__conn_finish(c);
-                if (s)
-                    eio__session_close(s, "transport error");
+            if (reply_over_cap(c, f.len + 2))
                 return len;
-            }
             uint8_t hdr[10];
             size_t hl = eio_ws_frame_header(hdr, EIO_WS_OP_PONG, f.len);
             eio_frame *pong = eio_frame_new(hl + f.len);
@@ -266,6 +364,8 @@ size_t eio__ws_process(eio__ws_conn *c, uint8_t *buf, size_t len)
                 return len;
             }
             eio_socket *s = c->is_probe ? NULL : c->session; /* a probe: the session stays */
+            EIO__DEBUG(c->srv, EIO__DBG_WS, "%s: close frame (code %d): closing",
+                       s ? s->id : "probe", code);
             eio__ws_detach(c);
             eio__ws_close(c, code == 1005 ? EIO_WS_CLOSE_NORMAL : code, NULL);
             if (s)
@@ -277,9 +377,11 @@ size_t eio__ws_process(eio__ws_conn *c, uint8_t *buf, size_t len)
             int a = eio_ws_assembler_feed(&c->assembler, &f, &m);
             if (a < 0) {
                 conn_fail(c, -a,
-                          a == -EIO_WS_CLOSE_INVALID_DATA ? "invalid UTF-8"
-                          : a == -EIO_WS_CLOSE_TOO_BIG    ? "Max payload size exceeded"
-                                                          : "protocol error");
+                          a == -EIO_WS_CLOSE_INVALID_DATA
+                              ? (c->pmd_on ? "invalid UTF-8 or DEFLATE data" : "invalid UTF-8")
+                          : a == -EIO_WS_CLOSE_TOO_BIG          ? "Max payload size exceeded"
+                          : a == -EIO_WS_CLOSE_POLICY_VIOLATION ? "Too many message fragments"
+                                                                : "protocol error");
                 return len;
             }
             if (a == 1)

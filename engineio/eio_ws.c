@@ -21,10 +21,12 @@
 
 #include <openssl/evp.h>
 
+#include "eio_pmd.h"
 #include "eio_utf8.h"
 
 #define WS_FIN              0x80u
 #define WS_RSV_BITS         0x70u
+#define WS_RSV1             0x40u
 #define WS_OPCODE_BITS      0x0Fu
 #define WS_MASK_BIT         0x80u
 #define WS_LEN7_BITS        0x7Fu
@@ -70,14 +72,23 @@ static void unmask(uint8_t *p, size_t n, const uint8_t key[4])
 
 long eio_ws_parse_frame(uint8_t *buf, size_t len, size_t max_payload, eio_ws_frame *out)
 {
+    return eio_ws_parse_frame_ex(buf, len, max_payload, 0, out);
+}
+
+long eio_ws_parse_frame_ex(uint8_t *buf, size_t len, size_t max_payload, int allow_rsv1,
+                           eio_ws_frame *out)
+{
     /* Byte 0: FIN, RSV1-3, opcode. Checked as soon as it is there. */
     if (len < 1)
         return 0;
     unsigned b0 = buf[0];
     unsigned opcode = b0 & WS_OPCODE_BITS;
     int fin = (b0 & WS_FIN) != 0;
-    if (b0 & WS_RSV_BITS)
-        return -EIO_WS_CLOSE_PROTOCOL_ERROR; /* no extension is negotiated */
+    int rsv1 = (b0 & WS_RSV1) != 0;
+    if (b0 & (WS_RSV_BITS & ~WS_RSV1))
+        return -EIO_WS_CLOSE_PROTOCOL_ERROR; /* RSV2, RSV3: no extension uses them */
+    if (rsv1 && (!allow_rsv1 || (opcode != EIO_WS_OP_TEXT && opcode != EIO_WS_OP_BINARY)))
+        return -EIO_WS_CLOSE_PROTOCOL_ERROR; /* only the first frame of a deflated message */
     if (!opcode_is_known(opcode))
         return -EIO_WS_CLOSE_PROTOCOL_ERROR;
     int control = opcode_is_control(opcode);
@@ -131,27 +142,46 @@ long eio_ws_parse_frame(uint8_t *buf, size_t len, size_t max_payload, eio_ws_fra
     uint8_t *payload = buf + header;
     unmask(payload, (size_t)payload_len, buf + header - WS_MASK_KEY_LEN);
     out->fin = fin;
+    out->rsv1 = rsv1;
     out->opcode = (int)opcode;
     out->payload = payload;
     out->len = (size_t)payload_len;
     return (long)total;
 }
 
+/* Back to "no message in progress" (the buffer is the caller's business). */
+static void assembler_clear(eio_ws_assembler *a)
+{
+    a->in_message = 0;
+    a->opcode = 0;
+    a->compressed = 0;
+    a->fragments = 0;
+    a->wire_len = 0;
+    a->utf8_state = EIO_UTF8_ACCEPT;
+}
+
 void eio_ws_assembler_init(eio_ws_assembler *a, size_t max_message)
 {
     a->max_message = max_message;
-    a->in_message = 0;
-    a->opcode = 0;
-    a->utf8_state = EIO_UTF8_ACCEPT;
+    a->max_fragments = EIO_WS_MAX_FRAGMENTS;
     a->buf = (eio_buf)EIO_BUF_INIT;
+    a->inflater = NULL;
+    assembler_clear(a);
 }
 
 void eio_ws_assembler_free(eio_ws_assembler *a)
 {
     eio_buf_free(&a->buf);
-    a->in_message = 0;
-    a->opcode = 0;
-    a->utf8_state = EIO_UTF8_ACCEPT;
+    eio_pmd_inflater_free(a->inflater);
+    a->inflater = NULL;
+    assembler_clear(a);
+}
+
+size_t eio_ws_assembler_room(const eio_ws_assembler *a)
+{
+    if (!a->in_message)
+        return a->max_message;
+    return a->max_message > a->wire_len ? a->max_message - a->wire_len : 0;
 }
 
 /* Forgets the message being collected and gives its memory back: messages
@@ -159,15 +189,40 @@ void eio_ws_assembler_free(eio_ws_assembler *a)
 static void assembler_drop(eio_ws_assembler *a)
 {
     eio_buf_free(&a->buf);
-    a->in_message = 0;
-    a->opcode = 0;
-    a->utf8_state = EIO_UTF8_ACCEPT;
+    assembler_clear(a);
 }
 
 static int assembler_fail(eio_ws_assembler *a, int close_code)
 {
     assembler_drop(a);
     return -close_code;
+}
+
+/* Inflates one frame of a compressed message into a->buf and checks the new
+ * text. Returns 0 or a negative close code. */
+static int feed_compressed(eio_ws_assembler *a, const eio_ws_frame *f)
+{
+    size_t before = a->buf.len;
+    int r = eio_pmd_inflate(a->inflater, f->payload, f->len, f->fin, a->max_message, &a->buf);
+    if (r < 0)
+        return r;
+    if (a->opcode == EIO_WS_OP_TEXT) {
+        if (a->buf.len > before)
+            a->utf8_state = eio_utf8_feed(a->utf8_state, a->buf.data + before, a->buf.len - before);
+        if (a->utf8_state == EIO_UTF8_REJECT || (f->fin && a->utf8_state != EIO_UTF8_ACCEPT))
+            return -EIO_WS_CLOSE_INVALID_DATA;
+    }
+    return 0;
+}
+
+/* The message in a->buf is complete: hands it out (kept until the next call). */
+static int assembler_finish(eio_ws_assembler *a, eio_ws_message *out)
+{
+    out->opcode = a->opcode;
+    out->data = a->buf.len ? a->buf.data : ws_empty;
+    out->len = a->buf.len;
+    assembler_clear(a);
+    return 1;
 }
 
 int eio_ws_assembler_feed(eio_ws_assembler *a, const eio_ws_frame *f, eio_ws_message *out)
@@ -184,6 +239,19 @@ int eio_ws_assembler_feed(eio_ws_assembler *a, const eio_ws_frame *f, eio_ws_mes
             return assembler_fail(a, EIO_WS_CLOSE_PROTOCOL_ERROR);
         if (f->len > a->max_message)
             return assembler_fail(a, EIO_WS_CLOSE_TOO_BIG);
+        if (f->rsv1) {
+            if (!a->inflater)
+                return assembler_fail(a, EIO_WS_CLOSE_PROTOCOL_ERROR);
+            a->in_message = 1;
+            a->opcode = f->opcode;
+            a->compressed = 1;
+            a->fragments = 1;
+            a->wire_len = f->len;
+            int r = feed_compressed(a, f);
+            if (r < 0)
+                return assembler_fail(a, -r);
+            return f->fin ? assembler_finish(a, out) : 0;
+        }
         uint32_t state = EIO_UTF8_ACCEPT;
         if (f->opcode == EIO_WS_OP_TEXT && f->len) {
             state = eio_utf8_feed(state, data, f->len);
@@ -199,6 +267,8 @@ int eio_ws_assembler_feed(eio_ws_assembler *a, const eio_ws_frame *f, eio_ws_mes
         }
         a->in_message = 1;
         a->opcode = f->opcode;
+        a->fragments = 1;
+        a->wire_len = f->len;
         a->utf8_state = state;
         eio_buf_append(&a->buf, data, f->len);
         return 0;
@@ -206,9 +276,18 @@ int eio_ws_assembler_feed(eio_ws_assembler *a, const eio_ws_frame *f, eio_ws_mes
     case EIO_WS_OP_CONTINUATION:
         if (!a->in_message)
             return assembler_fail(a, EIO_WS_CLOSE_PROTOCOL_ERROR);
-        /* a->buf.len <= max_message holds, so this cannot wrap. */
-        if (f->len > a->max_message - a->buf.len)
+        /* a->wire_len <= max_message holds, so this cannot wrap. */
+        if (f->len > a->max_message - a->wire_len)
             return assembler_fail(a, EIO_WS_CLOSE_TOO_BIG);
+        if (++a->fragments > a->max_fragments)
+            return assembler_fail(a, EIO_WS_CLOSE_POLICY_VIOLATION);
+        a->wire_len += f->len;
+        if (a->compressed) {
+            int r = feed_compressed(a, f);
+            if (r < 0)
+                return assembler_fail(a, -r);
+            return f->fin ? assembler_finish(a, out) : 0;
+        }
         if (a->opcode == EIO_WS_OP_TEXT) {
             if (f->len)
                 a->utf8_state = eio_utf8_feed(a->utf8_state, data, f->len);
@@ -218,14 +297,8 @@ int eio_ws_assembler_feed(eio_ws_assembler *a, const eio_ws_frame *f, eio_ws_mes
         eio_buf_append(&a->buf, data, f->len);
         if (!f->fin)
             return 0;
-        out->opcode = a->opcode;
-        out->data = a->buf.len ? a->buf.data : ws_empty;
-        out->len = a->buf.len;
         /* Keep the bytes until the next call; the message is finished. */
-        a->in_message = 0;
-        a->opcode = 0;
-        a->utf8_state = EIO_UTF8_ACCEPT;
-        return 1;
+        return assembler_finish(a, out);
     default:
         /* A control or unknown opcode: not ours to take. */
         return assembler_fail(a, EIO_WS_CLOSE_PROTOCOL_ERROR);

@@ -35,11 +35,13 @@ enum {
     EIO_WS_CLOSE_GOING_AWAY = 1001,
     EIO_WS_CLOSE_PROTOCOL_ERROR = 1002,
     EIO_WS_CLOSE_INVALID_DATA = 1007,
+    EIO_WS_CLOSE_POLICY_VIOLATION = 1008,
     EIO_WS_CLOSE_TOO_BIG = 1009,
 };
 
 typedef struct eio_ws_frame {
     int fin;
+    int rsv1; /* permessage-deflate: the message is compressed (first frame only) */
     int opcode;
     uint8_t *payload; /* unmasked, in the caller's buffer */
     size_t len;
@@ -61,14 +63,36 @@ typedef struct eio_ws_frame {
  * place, a frame must be consumed after a positive return, never parsed
  * again. Never allocates. */
 long eio_ws_parse_frame(uint8_t *buf, size_t len, size_t max_payload, eio_ws_frame *out);
+/* The same with permessage-deflate negotiated when allow_rsv1 is 1: RSV1 is
+ * then accepted on a TEXT or BINARY frame (out->rsv1 set) and still refused
+ * (-1002) on a continuation or a control frame, as ws refuses it; RSV2 and
+ * RSV3 are always refused. eio_ws_parse_frame is allow_rsv1 0 (RSV1 without
+ * the extension: -1002, ws's "RSV1 must be clear"). */
+long eio_ws_parse_frame_ex(uint8_t *buf, size_t len, size_t max_payload, int allow_rsv1,
+                           eio_ws_frame *out);
+
+/* Data frames one message may take, as ws 8's maxFragments default (16384):
+ * the frame after them closes with 1008 (policy violation, ws's "Too many
+ * message fragments"), counted whatever their size, so 131,072 empty
+ * fragments no longer make a message. */
+#define EIO_WS_MAX_FRAGMENTS 16384
+
+struct eio_pmd_inflater;
 
 /* Reassembles messages from data frames and checks them. */
 typedef struct eio_ws_assembler {
-    size_t max_message; /* limit on a whole message, summed over fragments */
-    int in_message;     /* a fragmented message is being collected */
-    int opcode;         /* its opcode (TEXT or BINARY) */
+    size_t max_message;   /* limit on a whole message, summed over fragments */
+    size_t max_fragments; /* data frames a message may take: EIO_WS_MAX_FRAGMENTS */
+    int in_message;       /* a fragmented message is being collected */
+    int opcode;           /* its opcode (TEXT or BINARY) */
+    int compressed;       /* its first frame had RSV1 */
+    size_t fragments;     /* its frames so far */
+    size_t wire_len;      /* its payload bytes as sent (compressed size) */
     uint32_t utf8_state;
     eio_buf buf;
+    /* permessage-deflate: inflates RSV1 messages (owned: freed by
+     * eio_ws_assembler_free); NULL when the extension is not negotiated. */
+    struct eio_pmd_inflater *inflater;
 } eio_ws_assembler;
 
 typedef struct eio_ws_message {
@@ -79,12 +103,21 @@ typedef struct eio_ws_message {
 
 void eio_ws_assembler_init(eio_ws_assembler *a, size_t max_message);
 void eio_ws_assembler_free(eio_ws_assembler *a);
+/* The max_payload to give eio_ws_parse_frame(_ex) for the next frame: what
+ * is left of max_message after the wire bytes of the message in progress (ws
+ * counts the compressed size from the header, then the inflated size). */
+size_t eio_ws_assembler_room(const eio_ws_assembler *a);
 /* Feeds one data frame (TEXT, BINARY or CONTINUATION; control frames are the
  * caller's to handle). Returns 1 and fills *out when a message is complete,
  * 0 when more fragments are needed, or a negative close code: -1002 (a
  * continuation with no message started, a new data frame inside a fragmented
- * message, any other opcode), -1007 (text that is not valid UTF-8, checked
- * across fragments as they come), -1009 (the message grows over max_message).
+ * message, any other opcode, RSV1 with no inflater), -1007 (text that is
+ * not valid UTF-8, checked across fragments as they come; compressed data
+ * that does not inflate), -1008 (more than max_fragments data frames), -1009
+ * (the message grows over max_message: its wire bytes, or for a compressed
+ * one its inflated bytes too). A compressed message (RSV1 on its first frame)
+ * is inflated frame by frame into the assembler's buffer, so it is always a
+ * copy.
  * After a negative return the assembler is empty again; the caller closes the
  * connection. An unfragmented message is the frame's own payload (no copy);
  * memory held for a fragmented one is released on the next call. */

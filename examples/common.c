@@ -4,6 +4,7 @@
  * static storage.
  */
 #include "examples/common.h"
+#include "server/srv_metrics.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -21,13 +22,16 @@ static void usage(const char *name)
         "          [--tls-cert FILE --tls-key FILE] [--cookie NAME] [--parser default|msgpack]\n"
         "          [--recovery[=MAX_DISCONNECTION_MS]]\n"
         "          [--no-serve-client] [--client-dist DIR] [--no-http-compression]\n"
+        "          [--per-message-deflate]\n"
         "          [--adapter redis://HOST:PORT [--adapter-mode classic|sharded]\n"
         "           [--adapter-key PREFIX] [--subscription-mode static|dynamic|dynamic-private]\n"
         "           [--requests-timeout MS] [--publish-on-specific-response-channel]]\n",
         name);
     fprintf(stderr, "          [--admin-ui] [--admin-auth USER:BCRYPT_HASH] [--admin-readonly]\n"
                     "          [--admin-mode development|production] [--admin-namespace NAME]\n"
-                    "          [--admin-server-id ID]\n");
+                    "          [--admin-server-id ID] [--metrics]\n"
+                    "          [--max-json-depth N] [--binary-packet-timeout MS]\n"
+                    "          [--max-binary-packet-bytes N] [--max-kept-acks N]\n");
 }
 
 /* The --admin-* flags (long options only, past the characters). */
@@ -38,6 +42,11 @@ enum {
     OPT_ADMIN_MODE,
     OPT_ADMIN_NAMESPACE,
     OPT_ADMIN_SERVER_ID,
+    OPT_METRICS,
+    OPT_MAX_JSON_DEPTH, /* sio_options limits (issue 12) */
+    OPT_BINARY_PACKET_TIMEOUT,
+    OPT_MAX_BINARY_PACKET_BYTES,
+    OPT_MAX_KEPT_ACKS,
 };
 
 /* One --admin-* flag into o->admin; 0, or 2 after a message. */
@@ -113,12 +122,18 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         {"no-serve-client", no_argument, NULL, 'N'},
         {"client-dist", required_argument, NULL, 'D'},
         {"no-http-compression", no_argument, NULL, 'Z'},
+        {"per-message-deflate", no_argument, NULL, 'z'},
         {"admin-ui", no_argument, NULL, OPT_ADMIN_UI},
         {"admin-auth", required_argument, NULL, OPT_ADMIN_AUTH},
         {"admin-readonly", no_argument, NULL, OPT_ADMIN_READONLY},
         {"admin-mode", required_argument, NULL, OPT_ADMIN_MODE},
         {"admin-namespace", required_argument, NULL, OPT_ADMIN_NAMESPACE},
         {"admin-server-id", required_argument, NULL, OPT_ADMIN_SERVER_ID},
+        {"metrics", no_argument, NULL, OPT_METRICS},
+        {"max-json-depth", required_argument, NULL, OPT_MAX_JSON_DEPTH},
+        {"binary-packet-timeout", required_argument, NULL, OPT_BINARY_PACKET_TIMEOUT},
+        {"max-binary-packet-bytes", required_argument, NULL, OPT_MAX_BINARY_PACKET_BYTES},
+        {"max-kept-acks", required_argument, NULL, OPT_MAX_KEPT_ACKS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -182,6 +197,7 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
         case 'N': o->srv.serve_client = 0; break;
         case 'D': o->srv.client_dist = optarg; break;
         case 'Z': o->sio.engine.http_compression = 0; break;
+        case 'z': o->sio.engine.per_message_deflate = 1; break;
         case OPT_ADMIN_UI:
         case OPT_ADMIN_AUTH:
         case OPT_ADMIN_READONLY:
@@ -191,6 +207,13 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
             if (admin_flag(ch, optarg, name, o))
                 return 2;
             break;
+        case OPT_METRICS: o->srv.metrics = 1; break;
+        case OPT_MAX_JSON_DEPTH: o->sio.max_json_depth = atoi(optarg); break;
+        case OPT_BINARY_PACKET_TIMEOUT: o->sio.binary_packet_timeout_ms = atoi(optarg); break;
+        case OPT_MAX_BINARY_PACKET_BYTES:
+            o->sio.max_binary_packet_bytes = strtoul(optarg, NULL, 10);
+            break;
+        case OPT_MAX_KEPT_ACKS: o->sio.max_kept_acks = strtoul(optarg, NULL, 10); break;
         case 'h': usage(name); return 1;
         default: usage(name); return 2;
         }
@@ -220,6 +243,24 @@ int example_parse(int argc, char **argv, const char *name, example_opts *o)
     return 0;
 }
 
+/* The Socket.IO part of a /metrics scrape (engine lock held). */
+static void metrics_namespace(const sio_namespace_stats *st, void *ud)
+{
+    srv_metrics_add_namespace(ud, st->name, st->sockets, st->rooms);
+}
+
+static void metrics_socketio(struct srv_metrics *m, void *ud)
+{
+    m->socketio = 1;
+    sio_server_stats(ud, metrics_namespace, m);
+}
+
+void example_metrics_source(srv_options *so, sio_server *io)
+{
+    so->metrics_source = metrics_socketio;
+    so->metrics_source_ud = io;
+}
+
 int example_run(const char *name, example_opts *o, sio_server *io)
 {
     if (o->admin_ui) { /* instrument(io, opts) */
@@ -236,6 +277,7 @@ int example_run(const char *name, example_opts *o, sio_server *io)
             srv_log(SRV_LOG_WARN, "admin UI on %s without authentication: use with caution",
                     o->admin.namespace_name);
     }
+    example_metrics_source(&o->srv, io);
     srv_server *http = srv_new(&o->srv, sio_server_engine(io));
     if (!http || srv_start(http) != 0) {
         srv_free(http);

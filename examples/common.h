@@ -6,8 +6,10 @@
  * --parser default|msgpack (Node's `parser` option), --recovery[=MS]
  * (connectionStateRecovery), --no-serve-client and --client-dist DIR
  * (serveClient, the bundle's folder), --no-http-compression (httpCompression),
+ * --per-message-deflate (perMessageDeflate),
  * --adapter redis://HOST:PORT with --adapter-mode classic|sharded,
- * --adapter-key, --subscription-mode, --requests-timeout) and the run loop
+ * --adapter-key, --subscription-mode, --requests-timeout, --metrics (GET
+ * /metrics, Prometheus)) and the run loop
  * (start, banner, wait for SIGINT/SIGTERM, clean stop).
  * Threading: main thread only. Ownership: static storage for option strings.
  */
@@ -35,6 +37,10 @@ typedef struct example_opts {
  * "/socket.io/"). Returns 0, or 1 after printing usage for --help, or 2 on a
  * bad flag. */
 int example_parse(int argc, char **argv, const char *name, example_opts *o);
+
+/* Has /metrics (--metrics) show io's namespaces and rooms too (example_run
+ * does it; a program calling srv_new itself calls this first). */
+void example_metrics_source(srv_options *so, sio_server *io);
 
 /* Creates nothing: starts the HTTP server for io, prints
  * "<name> listening on http://localhost:<port><path>", waits for a signal,

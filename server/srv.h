@@ -18,6 +18,7 @@
 #include "engineio/eio_server.h"
 
 typedef struct srv_server srv_server;
+struct srv_metrics; /* server/srv_metrics.h */
 
 enum { SRV_LOG_ERROR = 0, SRV_LOG_WARN = 1, SRV_LOG_INFO = 2, SRV_LOG_DEBUG = 3 };
 
@@ -51,6 +52,15 @@ typedef struct srv_options {
      * $SIO_CLIENT_DIST, else client-dist next to the program. Missing, the
      * names answer 404 and srv_start logs why. */
     const char *client_dist;
+    /* GET /metrics: the engine's counters (and metrics_source's) in
+     * Prometheus's text format (server/srv_metrics.h). 0 (off): /metrics is
+     * like any other path. */
+    int metrics;
+    /* Called with the engine lock held on every scrape, after the engine's
+     * part is filled, to add more (the Socket.IO layer's namespaces:
+     * srv_metrics_add_namespace). NULL: the engine's alone. */
+    void (*metrics_source)(struct srv_metrics *m, void *ud);
+    void *metrics_source_ud;
     int log_level; /* SRV_LOG_INFO */
 } srv_options;
 

@@ -14,7 +14,8 @@
  * so which requests civetweb gets is decided here, in one place.
  *
  * Threading: srv_* functions from the main thread; civetweb's workers run the
- * route and static-file handlers (they never touch the engine).
+ * route and static-file handlers (they never touch the engine, but for
+ * /metrics, which takes the engine lock for its snapshot).
  * Ownership: the server owns its civetweb context, its TLS context and option
  * strings, not the engine.
  */
@@ -40,6 +41,7 @@
 #include "engineio/eio_ws.h"
 #include "server/srv.h"
 #include "server/srv_client.h"
+#include "server/srv_metrics.h"
 
 typedef struct srv_route {
     char *path, *content_type, *body;
@@ -180,6 +182,39 @@ static int static_handler(struct mg_connection *conn, void *cbdata)
     }
     write_response(conn, 404, "text/plain", NULL, "Not Found", 9);
     return 404;
+}
+
+/* ---------------------------------------------------------------- metrics */
+
+/* GET /metrics (srv_options.metrics): a snapshot taken under the engine
+ * lock (the only civetweb handler that takes it: for as long as a copy of
+ * the counters and a count of the sessions and rooms takes), rendered by
+ * srv_metrics.c. */
+static int metrics_handler(struct mg_connection *conn, void *cbdata)
+{
+    srv_server *s = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    int head = strcmp(ri->request_method, "HEAD") == 0;
+    if (!head && strcmp(ri->request_method, "GET") != 0) {
+        write_response(conn, 405, "text/plain", "Allow: GET, HEAD\r\n", "Method Not Allowed", 18);
+        return 405;
+    }
+    srv_metrics m;
+    srv_metrics_init(&m);
+    eio_buf text = EIO_BUF_INIT;
+    eio_server_lock(s->engine);
+    eio_server_stats(s->engine, &m.engine);
+    if (s->opts.metrics_source)
+        s->opts.metrics_source(&m, s->opts.metrics_source_ud);
+    eio_server_unlock(s->engine);
+    srv_metrics_render(&m, &text);
+    srv_metrics_free(&m);
+    mg_printf(conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+              SRV_METRICS_CONTENT_TYPE, text.len);
+    if (!head)
+        mg_write(conn, text.data, text.len);
+    eio_buf_free(&text);
+    return 200;
 }
 
 /* ---------------------------------------------------------------- the client bundle */
@@ -354,6 +389,8 @@ static int start_backend(srv_server *s)
     s->backend_port = sp[0].port;
     for (srv_route *r = s->routes; r; r = r->next)
         mg_set_request_handler(s->ctx, r->path, route_handler, r);
+    if (s->opts.metrics)
+        mg_set_request_handler(s->ctx, "/metrics", metrics_handler, s);
     if (s->document_root)
         mg_set_request_handler(s->ctx, "/**", static_handler, s);
     if (s->opts.serve_client)

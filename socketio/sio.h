@@ -24,8 +24,10 @@
  * Ownership: functions that take a sio_args* or a sio_op* take ownership of it
  * (also on error). Arguments given to a handler are borrowed for the call; copy
  * them (sio_args_copy) to keep them. A sio_socket* is valid from its
- * connection handler until its disconnect handlers return; a sio_ack* until it
- * is answered or its socket disconnects.
+ * connection handler until its disconnect handlers return. A sio_ack* given
+ * to a handler is valid during the call; to answer later, keep it
+ * (sio_ack_keep), and it is then valid until answered or its socket
+ * disconnects (see sio_ack_keep).
  *
  * Errors: functions returning int return 0 or a negative SIO_E* code.
  */
@@ -55,6 +57,7 @@ enum {
     SIO_ETIMEOUT = -3,      /* an acknowledgement did not come in time */
     SIO_EDISCONNECTED = -4, /* the socket went away before acknowledging */
     SIO_EUNAVAILABLE = -5,  /* the other nodes cannot be reached (Redis is down) */
+    SIO_ELIMIT = -6,        /* a per-socket limit is reached (max_kept_acks) */
 };
 const char *sio_strerror(int err);
 
@@ -94,7 +97,19 @@ typedef struct sio_options {
     eio_options engine;     /* Engine.IO options (eio_options_default) */
     int connect_timeout_ms; /* connectTimeout: 45000 */
     size_t max_attachments; /* binary attachments per packet: 10 */
-    int max_json_depth;     /* nesting limit of a packet's JSON: 32 */
+    /* Nesting limit of a packet's JSON, its outer array counted: 1000 (the
+     * most that every recursive path here allows; Node parses any depth but
+     * its emit throws past ~4,000). Deeper closes the client, as a parse
+     * error. Values above 1000 are lowered to it. */
+    int max_json_depth;
+    /* A binary packet must have all its attachments within
+     * binary_packet_timeout_ms of its text part (60000) and hold at most
+     * max_binary_packet_bytes of them (10 MB); else the client is closed, as
+     * on a parse error. 0: no limit. */
+    int binary_packet_timeout_ms;
+    size_t max_binary_packet_bytes;
+    /* Acknowledgements a socket may keep unanswered (sio_ack_keep): 1000. */
+    size_t max_kept_acks;
     /* Node's `adapter` option: makes each namespace's adapter (see
      * sio_adapter.h; cluster/clu.h has the Redis ones). NULL: in memory. */
     struct sio_adapter *(*adapter)(sio_namespace *nsp, void *ud);
@@ -123,6 +138,20 @@ eio_server *sio_server_engine(sio_server *io);
 /* Disconnects every socket ("server shutting down"), closes the engine and
  * frees everything. Call after srv_stop. */
 void sio_server_free(sio_server *io);
+
+/* What a metrics endpoint shows of a namespace (sio_server_stats). */
+typedef struct sio_namespace_stats {
+    const char *name; /* borrowed: valid while the lock is held */
+    size_t sockets;   /* connected sockets of this node */
+    size_t rooms;     /* rooms of this node, each socket's own room included (Node's
+                         adapter.rooms.size) */
+} sio_namespace_stats;
+/* Calls fn once for each namespace (those a dynamic namespace made included,
+ * not the dynamic groups themselves), computed now. Lock held; O(rooms).
+ * Returns how many namespaces there are. The engine's counters are
+ * eio_server_stats(sio_server_engine(io), ...). */
+size_t sio_server_stats(sio_server *io, void (*fn)(const sio_namespace_stats *st, void *ud),
+                        void *ud);
 
 /* ------------------------------------------------------------------ namespaces */
 
@@ -200,7 +229,11 @@ const cJSON *sio_socket_data_json(const sio_socket *s); /* NULL if none */
 cJSON *sio_socket_json(const sio_socket *s);
 
 /* socket.on(event, fn): ack is non-NULL when the client asked for an
- * acknowledgement; answer it with sio_ack_send (now or later). */
+ * acknowledgement. Answer it with sio_ack_send during the call, or keep it
+ * with sio_ack_keep to answer later. An ack that no handler answered or
+ * kept is freed when the event's handlers have returned, without an answer
+ * (Node: the callback is garbage collected); so is the ack of an event with
+ * no handler. */
 typedef void (*sio_event_fn)(sio_socket *s, const sio_args *args, sio_ack *ack, void *ud);
 void sio_socket_on(sio_socket *s, const char *event, sio_event_fn fn, void *ud);
 void sio_socket_once(sio_socket *s, const char *event, sio_event_fn fn, void *ud);
@@ -239,8 +272,18 @@ int sio_socket_emit(sio_socket *s, const char *event, sio_args *args);
 typedef void (*sio_ack_fn)(sio_socket *s, int err, const sio_args *args, void *ud);
 int sio_socket_emit_with_ack(sio_socket *s, const char *event, sio_args *args, int timeout_ms,
                              sio_ack_fn fn, void *ud);
-/* Answers the client's acknowledgement (once); frees ack. args may be NULL. */
+/* Answers the client's acknowledgement (once) with args (ownership taken;
+ * NULL: no arguments). Outside its handler call, ack is freed. */
 void sio_ack_send(sio_ack *ack, sio_args *args);
+/* Keeps ack past the handler call, to answer it later with sio_ack_send;
+ * call it from the handler (or the socket.use chain) that received ack. A
+ * kept ack is valid until answered or until its socket disconnects (then it
+ * is freed without an answer: check sio_socket_connected, holding
+ * sio_socket_ref, before answering). Returns SIO_OK (also when ack was
+ * already kept or answered), or SIO_ELIMIT when the socket already keeps
+ * sio_options.max_kept_acks: the socket is then disconnected ("server
+ * namespace disconnect") and ack is freed with its other kept acks. */
+int sio_ack_keep(sio_ack *ack);
 
 int sio_socket_join(sio_socket *s, const char *room);
 int sio_socket_leave(sio_socket *s, const char *room);
@@ -262,9 +305,11 @@ sio_op *sio_socket_to(sio_socket *s, const char *room); /* socket.to(room): s ex
 sio_op *sio_socket_except(sio_socket *s, const char *room);
 sio_op *sio_in(sio_op *op, const char *room); /* .to(room) / .in(room): union */
 sio_op *sio_except(sio_op *op, const char *room);
-sio_op *sio_volatile(sio_op *op);         /* dropped for clients not ready to receive */
-sio_op *sio_local(sio_op *op);            /* this node only */
-sio_op *sio_compress(sio_op *op, int on); /* accepted; no compression is negotiated */
+sio_op *sio_volatile(sio_op *op); /* dropped for clients not ready to receive */
+sio_op *sio_local(sio_op *op);    /* this node only */
+/* compress(on): 0 sends the packet uncompressed (WebSocket permessage-deflate;
+ * a polling payload of such packets only skips httpCompression). Default 1. */
+sio_op *sio_compress(sio_op *op, int on);
 sio_op *sio_timeout(sio_op *op, int timeout_ms);
 void sio_op_free(sio_op *op);
 

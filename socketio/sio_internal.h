@@ -72,8 +72,9 @@ typedef struct sio__client {
     sio_socket *sockets;        /* every socket of this client (connecting or connected) */
     sio_packet_decoder decoder; /* the parser's state (a packet waiting for attachments) */
     eio_timeout *connect_timer;
-    int observed_transport; /* the transport the observer last saw (sio__observer) */
-    int observer_queued;    /* held in the observer's queue (sio_admin.c) */
+    eio_timeout *binary_timer; /* binary_packet_timeout_ms of a packet awaiting attachments */
+    int observed_transport;    /* the transport the observer last saw (sio__observer) */
+    int observer_queued;       /* held in the observer's queue (sio_admin.c) */
     struct sio__client *prev, *next;
 } sio__client;
 
@@ -88,10 +89,17 @@ typedef struct sio__pending_ack {
     struct sio__pending_ack *next;
 } sio__pending_ack;
 
+/* An acknowledgement the client waits for. While its handlers run
+ * (in_call) the dispatch owns it; afterwards it lives on only if a handler
+ * kept it (sio_ack_keep): then it is on the socket's kept list until it is
+ * answered or the socket closes. */
 struct sio_ack {
     sio_socket *socket;
     uint64_t id;
-    struct sio_ack *next; /* the socket's list of unanswered acks */
+    int in_call;                 /* its handlers (or socket.use chain) have not returned yet */
+    int kept;                    /* sio_ack_keep: on s->client_acks */
+    int answered;                /* sio_ack_send was called while in_call */
+    struct sio_ack *prev, *next; /* the socket's list of kept acks */
 };
 
 struct sio_socket {
@@ -109,7 +117,8 @@ struct sio_socket {
     sio__handlers use;      /* sio_packet_middleware_fn */
     sio__handlers errors;   /* sio_error_fn */
     sio__pending_ack *acks; /* waiting for the client */
-    sio_ack *client_acks;   /* the client waits for these */
+    sio_ack *client_acks;   /* kept acks the client waits for (sio_ack_keep) */
+    size_t n_client_acks;
     sio_handshake handshake;
     cJSON *hs_query, *hs_auth;
     char *hs_time, *hs_url;
@@ -183,7 +192,26 @@ struct sio_server {
     uint64_t mark; /* broadcast stamps */
     int closing;
     const sio__observer *observer; /* NULL: none (see sio__observer) */
+    unsigned debug;                /* SIO__DBG_* enabled by DEBUG, parsed once (sio_debug.c) */
 };
+
+/* sio_debug.c: Node's debug namespaces of socket.io and socket.io-parser
+ * (engineio/eio_debug.h). A trace costs one integer test when its namespace
+ * is off; the arguments are not evaluated. */
+enum {
+    SIO__DBG_SERVER = 1,    /* "socket.io:server": incoming connections */
+    SIO__DBG_NAMESPACE = 2, /* "socket.io:namespace": sockets added, refused */
+    SIO__DBG_SOCKET = 4,    /* "socket.io:socket": events, acks, rooms, closes */
+    SIO__DBG_CLIENT = 8,    /* "socket.io:client": namespaces joined, packets written, closes */
+    SIO__DBG_PARSER = 16    /* "socket.io-parser": packets decoded */
+};
+unsigned sio__debug_mask(const char *spec);
+void sio__debug(unsigned ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define SIO__DEBUG(io, ns, ...)                                                                    \
+    do {                                                                                           \
+        if ((io)->debug & (ns))                                                                    \
+            sio__debug((ns), __VA_ARGS__);                                                         \
+    } while (0)
 
 /* sio_server.c */
 sio_namespace *sio__nsp_new(sio_server *io, const char *name, sio_namespace *group);
@@ -200,6 +228,8 @@ void sio__socket_onconnect(sio_socket *s);
 void sio__socket_error(sio_socket *s, const char *message, cJSON *data);
 int sio__send_packet(sio__client *c, const sio_packet *p);
 void sio__use_next(sio_next *n, const char *message, cJSON *data);
+/* The handlers of ack's event have returned: frees it unless kept. */
+void sio__ack_release(sio_ack *ack);
 
 /* sio_recovery.c */
 struct sio__recovery;

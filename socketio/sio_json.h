@@ -52,9 +52,12 @@
 
 /* Default and largest nesting depth. A depth of 1 allows one array or object
  * with only scalars inside. The parser and the printer use no recursion;
- * cJSON_Delete does recurse (about 50 bytes of stack per level), which is why
- * depths are capped: use sio_json_delete for trees built elsewhere. */
-#define SIO_JSON_DEFAULT_MAX_DEPTH 100
+ * cJSON_Delete and cJSON_Duplicate do (about 50 bytes of stack per level, a
+ * few hundred under AddressSanitizer), which is why depths are capped: use
+ * sio_json_delete for trees built elsewhere. Node's JSON.parse takes any
+ * depth, but its JSON.stringify throws past about 4,000 levels; 1000 is the
+ * default and the cap. */
+#define SIO_JSON_DEFAULT_MAX_DEPTH 1000
 #define SIO_JSON_MAX_DEPTH_LIMIT   1000
 
 /* Error codes: 0 is success, errors are negative. */

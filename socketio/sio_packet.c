@@ -41,6 +41,8 @@ const char *sio_packet_strerror(int err)
     case SIO_PACKET_ERR_VERSION: return "unsupported protocol version";
     case SIO_PACKET_ERR_UNEXPECTED_TEXT: return "got plaintext data when reconstructing a packet";
     case SIO_PACKET_ERR_MSGPACK: return "invalid MessagePack packet";
+    case SIO_PACKET_ERR_ATTACHMENTS_TIMEOUT: return "binary attachments did not arrive in time";
+    case SIO_PACKET_ERR_ATTACHMENTS_TOO_LARGE: return "binary packet too large";
     default: return "unknown packet error";
     }
 }

@@ -106,6 +106,8 @@ enum {
     SIO_PACKET_ERR_VERSION = -12,               /* protocol version is not 4 or 5 */
     SIO_PACKET_ERR_UNEXPECTED_TEXT = -13,       /* text while attachments are awaited */
     SIO_PACKET_ERR_MSGPACK = -14,               /* msgpack parser: not one MessagePack packet */
+    SIO_PACKET_ERR_ATTACHMENTS_TIMEOUT = -15,   /* attachments not all in within the time */
+    SIO_PACKET_ERR_ATTACHMENTS_TOO_LARGE = -16, /* a binary packet over max_binary_bytes */
 };
 
 const char *sio_packet_strerror(int err);
@@ -117,6 +119,14 @@ const char *sio_packet_type_name(int version, int type);
 typedef struct sio_packet_options {
     size_t max_attachments; /* 0 means the default, 10 (Node's maxAttachments) */
     int max_depth;          /* JSON nesting limit; <= 0 means SIO_JSON_DEFAULT_MAX_DEPTH */
+    /* For a parser's decoder (sio_parser.decode) only: a binary packet whose
+     * attachments are not all in within binary_timeout_ms of its text part
+     * (<= 0: no limit), or whose text and attachments pass max_binary_bytes
+     * (0: no limit), is an error. now_ms: the time of this message (the
+     * caller's clock, for the timeout). */
+    int binary_timeout_ms;
+    size_t max_binary_bytes;
+    uint64_t now_ms;
 } sio_packet_options;
 
 typedef struct sio_packet {
@@ -221,8 +231,16 @@ int sio_packet_encode(int version, const sio_packet *p, sio_encoded *e);
 typedef struct sio_packet_decoder {
     sio_packet partial;
     int reconstructing;
+    uint64_t started_ms; /* when the text part came (opt->now_ms) */
+    size_t bytes;        /* text and attachments held so far */
 } sio_packet_decoder;
 void sio_packet_decoder_clear(sio_packet_decoder *d);
+/* While a packet waits for attachments (d->reconstructing) and opt sets
+ * binary_timeout_ms: SIO_PACKET_ERR_ATTACHMENTS_TIMEOUT if now_ms is past
+ * its deadline (the state is then cleared), else 0. Sets *deadline_ms (if
+ * not NULL) to the deadline, or to 0 when there is none. */
+int sio_packet_decoder_check(sio_packet_decoder *d, const sio_packet_options *opt, uint64_t now_ms,
+                             uint64_t *deadline_ms);
 
 /* A Socket.IO parser, as Node's `parser` option: how packets become
  * Engine.IO messages and back. Pure (no I/O); any thread, one decoder per

@@ -20,6 +20,30 @@ void sio_packet_decoder_clear(sio_packet_decoder *d)
 {
     sio_packet_clear(&d->partial);
     d->reconstructing = 0;
+    d->started_ms = 0;
+    d->bytes = 0;
+}
+
+int sio_packet_decoder_check(sio_packet_decoder *d, const sio_packet_options *opt, uint64_t now_ms,
+                             uint64_t *deadline_ms)
+{
+    uint64_t deadline = 0;
+    if (d->reconstructing && opt && opt->binary_timeout_ms > 0)
+        deadline = d->started_ms + (uint64_t)opt->binary_timeout_ms;
+    if (deadline_ms)
+        *deadline_ms = deadline;
+    if (deadline && now_ms >= deadline) {
+        sio_packet_decoder_clear(d);
+        return SIO_PACKET_ERR_ATTACHMENTS_TIMEOUT;
+    }
+    return 0;
+}
+
+/* Whether n more bytes would take the packet being reconstructed past
+ * opt->max_binary_bytes. */
+static int over_bytes(const sio_packet_decoder *d, const sio_packet_options *opt, size_t n)
+{
+    return opt && opt->max_binary_bytes && n > opt->max_binary_bytes - d->bytes;
 }
 
 /* ---------------------------------------------------------------- default */
@@ -37,6 +61,14 @@ static int default_decode(int version, const uint8_t *data, size_t len, int bina
     if (binary) {
         if (!d->reconstructing)
             return SIO_PACKET_ERR_UNEXPECTED_ATTACHMENT;
+        int late = sio_packet_decoder_check(d, opt, opt ? opt->now_ms : 0, NULL);
+        if (late < 0)
+            return late;
+        if (over_bytes(d, opt, len)) {
+            sio_packet_decoder_clear(d);
+            return SIO_PACKET_ERR_ATTACHMENTS_TOO_LARGE;
+        }
+        d->bytes += len;
         int r = sio_packet_add_attachment(&d->partial, data, len);
         if (r < 0) {
             sio_packet_decoder_clear(d);
@@ -46,7 +78,7 @@ static int default_decode(int version, const uint8_t *data, size_t len, int bina
             return 0;
         *out = d->partial;
         memset(&d->partial, 0, sizeof(d->partial));
-        d->reconstructing = 0;
+        sio_packet_decoder_clear(d);
         return 1;
     }
     if (d->reconstructing) {
@@ -58,8 +90,14 @@ static int default_decode(int version, const uint8_t *data, size_t len, int bina
     if (r < 0)
         return r;
     if (!sio_packet_is_complete(&p)) {
+        if (over_bytes(d, opt, len)) {
+            sio_packet_clear(&p);
+            return SIO_PACKET_ERR_ATTACHMENTS_TOO_LARGE;
+        }
         d->partial = p;
         d->reconstructing = 1;
+        d->started_ms = opt ? opt->now_ms : 0;
+        d->bytes = len;
         return 0;
     }
     *out = p;
@@ -178,7 +216,7 @@ int sio_packet_decode_msgpack(const uint8_t *data, size_t len, const sio_packet_
 {
     memset(out, 0, sizeof(*out));
     size_t max = opt && opt->max_attachments ? opt->max_attachments : 10;
-    int depth = opt && opt->max_depth > 0 ? opt->max_depth : 32;
+    int depth = opt && opt->max_depth > 0 ? opt->max_depth : SIO_JSON_DEFAULT_MAX_DEPTH;
     bins b = {out, max, 0};
     cJSON *m = NULL;
     const char *why;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engineio/eio_debug.h"
 #include "socketio/sio_internal.h"
 #include "socketio/sio_json.h"
 
@@ -23,7 +24,10 @@ void sio_options_default(sio_options *o)
     eio_options_default(&o->engine);
     o->connect_timeout_ms = 45000;
     o->max_attachments = 10;
-    o->max_json_depth = 32;
+    o->max_json_depth = SIO_JSON_MAX_DEPTH_LIMIT; /* 1000 */
+    o->binary_packet_timeout_ms = 60000;
+    o->max_binary_packet_bytes = 10 * 1024 * 1024;
+    o->max_kept_acks = 1000;
     o->recovery.max_disconnection_duration_ms = 120000;
     o->recovery.skip_middlewares = 1;
     o->recovery.max_stored_packets = 10000;
@@ -38,6 +42,7 @@ const char *sio_strerror(int err)
     case SIO_ETIMEOUT: return "operation has timed out";
     case SIO_EDISCONNECTED: return "socket has been disconnected";
     case SIO_EUNAVAILABLE: return "the other nodes of the cluster cannot be reached";
+    case SIO_ELIMIT: return "too many acknowledgements kept (max_kept_acks)";
     default: return "unknown error";
     }
 }
@@ -290,10 +295,12 @@ static void client_connect(sio__client *c, const char *name, cJSON *auth, const 
         }
     }
     if (!nsp) {
+        SIO__DEBUG(io, SIO__DBG_CLIENT, "creation of namespace %s was denied", name);
         refuse_namespace(c, name);
         sio_json_delete(auth);
         return;
     }
+    SIO__DEBUG(io, SIO__DBG_CLIENT, "connecting to namespace %s", name);
     sio_socket *s = sio__socket_new(c, nsp, auth, query);
     sio__socket_ref(s); /* held by the middleware chain */
     /* Connection state recovery: {pid, offset} in the CONNECT payload. */
@@ -317,9 +324,12 @@ void sio__client_close(sio__client *c, const char *reason)
     if (c->closed)
         return;
     c->closed = 1;
+    SIO__DEBUG(c->io, SIO__DBG_CLIENT, "client close with reason %s", reason);
     client_ref(c);
     eio_clear_timeout(c->io->engine, c->connect_timer);
     c->connect_timer = NULL;
+    eio_clear_timeout(c->io->engine, c->binary_timer);
+    c->binary_timer = NULL;
     /* Disconnect every socket (snapshot: the list changes as they go). */
     while (c->sockets) {
         sio_socket *s = c->sockets;
@@ -356,6 +366,47 @@ static void client_violation(sio__client *c, const char *why, int err)
     eio_socket *conn = c->conn;
     sio__client_close(c, "forced close");
     eio_socket_close(conn);
+}
+
+static sio_packet_options packet_options(const sio_server *io)
+{
+    sio_packet_options po = {io->opts.max_attachments, io->opts.max_json_depth,
+                             io->opts.binary_packet_timeout_ms, io->opts.max_binary_packet_bytes,
+                             eio_server_now_ms(io->engine)};
+    return po;
+}
+
+static void arm_binary_timer(sio__client *c);
+
+/* A binary packet's attachments did not all come in time: a parse error. */
+static void on_binary_timeout(void *arg)
+{
+    sio__client *c = arg;
+    c->binary_timer = NULL;
+    if (c->closed)
+        return;
+    sio_packet_options po = packet_options(c->io);
+    int r = sio_packet_decoder_check(&c->decoder, &po, po.now_ms, NULL);
+    if (r < 0)
+        client_violation(c, sio_packet_strerror(r), r);
+    else
+        arm_binary_timer(c);
+}
+
+/* Keeps the timer in step with the decoder: set while a packet waits for
+ * its attachments, cleared when none does. */
+static void arm_binary_timer(sio__client *c)
+{
+    sio_packet_options po = packet_options(c->io);
+    uint64_t deadline = 0;
+    sio_packet_decoder_check(&c->decoder, &po, 0, &deadline);
+    if (!deadline) {
+        eio_clear_timeout(c->io->engine, c->binary_timer);
+        c->binary_timer = NULL;
+    } else if (!c->binary_timer) {
+        uint64_t delay = deadline > po.now_ms ? deadline - po.now_ms : 0;
+        c->binary_timer = eio_set_timeout(c->io->engine, delay, on_binary_timeout, c);
+    }
 }
 
 static sio_socket *client_socket(sio__client *c, const char *nsp)
@@ -403,6 +454,7 @@ static void on_eio_connection(eio_socket *conn, void *ud)
     c->conn = conn;
     c->refs = 1; /* the Engine.IO session's */
     c->protocol = eio_socket_protocol(conn) >= 4 ? 5 : 4;
+    SIO__DEBUG(io, SIO__DBG_SERVER, "incoming connection with id %s", eio_socket_id(conn));
     eio_socket_set_user_data(conn, c);
     c->next = io->clients;
     if (io->clients)
@@ -428,12 +480,24 @@ static void on_eio_message(eio_socket *conn, const uint8_t *data, size_t len, in
         io->observer->packet_in(io->observer->ud, c, len);
     client_ref(c);
     sio_packet p;
-    sio_packet_options po = {io->opts.max_attachments, io->opts.max_json_depth};
+    sio_packet_options po = packet_options(io);
     int r = io->parser->decode(c->protocol, data, len, binary, &po, &c->decoder, &p);
-    if (r < 0)
+    if (io->debug & SIO__DBG_PARSER) {
+        char shown[160];
+        sio__debug(SIO__DBG_PARSER, "decoded \"%s\" as %s",
+                   eio_debug_data(shown, sizeof(shown), data, len, binary),
+                   r < 0    ? "an error"
+                   : r == 1 ? sio_packet_type_name(c->protocol, p.type)
+                            : "an attachment");
+    }
+    if (r < 0) {
         client_violation(c, sio_packet_strerror(r), r);
-    else if (r == 1)
-        client_ondecoded(c, &p);
+    } else {
+        if (r == 1)
+            client_ondecoded(c, &p);
+        if (!c->closed)
+            arm_binary_timer(c);
+    }
     sio__client_unref(c);
 }
 
@@ -473,11 +537,32 @@ sio_server *sio_server_new(const sio_options *o)
         .on_close = on_eio_close,
     };
     io->parser = io->opts.parser ? io->opts.parser : &sio_parser_default;
+    io->debug = sio__debug_mask(io->opts.engine.debug ? io->opts.engine.debug : getenv("DEBUG"));
     io->engine = eio_server_new(&io->opts.engine, &cb, io);
     eio_server_lock(io->engine);
     sio_of(io, "/");
     eio_server_unlock(io->engine);
     return io;
+}
+
+static void count_room(const char *room, void *ud)
+{
+    (void)room;
+    (*(size_t *)ud)++;
+}
+
+size_t sio_server_stats(sio_server *io, void (*fn)(const sio_namespace_stats *st, void *ud),
+                        void *ud)
+{
+    size_t n = 0;
+    for (sio_namespace *nsp = io->nsps; nsp; nsp = nsp->next, n++) {
+        sio_namespace_stats st = {nsp->name, nsp->n_sockets, 0};
+        if (nsp->adapter && nsp->adapter->ops->rooms)
+            nsp->adapter->ops->rooms(nsp->adapter, count_room, &st.rooms);
+        if (fn)
+            fn(&st, ud);
+    }
+    return n;
 }
 
 eio_server *sio_server_engine(sio_server *io)

@@ -8,14 +8,16 @@
  * Threading: engine lock held everywhere.
  * Ownership: the client's socket list holds one reference; a handler running
  * on the socket holds another, so a socket disconnected inside its own
- * handler is freed after that handler returns. Pending acknowledgements and
- * unanswered client acks are freed when the socket closes.
+ * handler is freed after that handler returns. Pending acknowledgements are
+ * freed when the socket closes; a client's ack when its handlers return,
+ * unless a handler kept it (sio_ack_keep: then when answered or at close).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "engineio/eio_debug.h"
 #include "socketio/sio_internal.h"
 #include "engineio/eio_packet.h"
 #include "socketio/sio_json.h"
@@ -24,6 +26,12 @@
 
 static void send_encoded(sio__client *c, const sio_encoded *e)
 {
+    if (c->io->debug & SIO__DBG_CLIENT) {
+        char shown[160];
+        sio__debug(SIO__DBG_CLIENT, "writing packet \"%s\" (%zu attachments)",
+                   eio_debug_data(shown, sizeof(shown), e->text.data, e->text.len, e->binary),
+                   e->attachment_count);
+    }
     int sent = eio_socket_send(c->conn, e->text.data, e->text.len, e->binary) == 0;
     size_t bytes = e->text.len;
     for (size_t i = 0; i < e->attachment_count; i++) {
@@ -41,6 +49,8 @@ static void join_rooms(sio_socket *s, const char *const *rooms, size_t n)
 {
     sio_adapter *a = s->nsp->adapter;
     const sio__observer *obs = s->nsp->io->observer;
+    for (size_t i = 0; i < n && (s->nsp->io->debug & SIO__DBG_SOCKET); i++)
+        sio__debug(SIO__DBG_SOCKET, "%s: join room %s", s->id, rooms[i]);
     if (!obs) {
         a->ops->add_all(a, s, rooms, n);
         return;
@@ -136,8 +146,9 @@ static char *url_decode(const char *s, size_t n)
     return out;
 }
 
-/* A query string as an object of strings (last value wins, as the simple
- * cases of Node's querystring). */
+/* A query string as an object of strings, as engine.io's req._query
+ * (URLSearchParams and Object.fromEntries): of a name given twice the last
+ * value wins, in the first one's place. */
 static cJSON *query_object(const char *q)
 {
     cJSON *o = cJSON_CreateObject();
@@ -146,11 +157,14 @@ static cJSON *query_object(const char *q)
         size_t len = amp ? (size_t)(amp - q) : strlen(q);
         const char *eq = memchr(q, '=', len);
         size_t kl = eq ? (size_t)(eq - q) : len;
-        if (kl) {
+        if (len) {
             char *k = url_decode(q, kl);
             char *v = eq ? url_decode(eq + 1, len - kl - 1) : eio_strdup("");
-            cJSON_DeleteItemFromObjectCaseSensitive(o, k);
-            cJSON_AddItemToObject(o, k, sio_json_create_string(v, strlen(v)));
+            cJSON *item = sio_json_create_string(v, strlen(v));
+            if (cJSON_GetObjectItemCaseSensitive(o, k))
+                cJSON_ReplaceItemInObjectCaseSensitive(o, k, item);
+            else
+                cJSON_AddItemToObject(o, k, item);
             free(k);
             free(v);
         }
@@ -244,6 +258,7 @@ void sio__socket_onconnect(sio_socket *s)
         nsp->sockets->nsp_prev = s;
     nsp->sockets = s;
     nsp->n_sockets++;
+    SIO__DEBUG(nsp->io, SIO__DBG_NAMESPACE, "adding socket %s to nsp %s", s->id, nsp->name);
     const char *own = s->id;
     join_rooms(s, &own, 1);
     if (s->n_restore_rooms) /* recovered: its rooms again */
@@ -312,6 +327,7 @@ void sio__socket_onclose(sio_socket *s, const char *reason)
     if (s->closing)
         return;
     s->closing = 1;
+    SIO__DEBUG(s->nsp->io, SIO__DBG_SOCKET, "%s: closing socket - reason %s", s->id, reason);
     sio__socket_ref(s);
     int was_connected = s->connected;
     if (was_connected)
@@ -349,11 +365,17 @@ void sio__socket_onclose(sio_socket *s, const char *reason)
             a->fn(s, SIO_EDISCONNECTED, NULL, a->ud);
         free(a);
     }
+    /* Kept acknowledgements: never answered now. One whose handler still
+     * runs is only unlinked (sio__ack_release frees it). */
     while (s->client_acks) {
         sio_ack *a = s->client_acks;
         s->client_acks = a->next;
-        free(a);
+        a->kept = 0;
+        a->prev = a->next = NULL;
+        if (!a->in_call)
+            free(a);
     }
+    s->n_client_acks = 0;
     const sio__observer *obs = nsp->io->observer;
     if (was_connected && obs)
         obs->socket_disconnected(obs->ud, s, reason);
@@ -405,6 +427,8 @@ void sio__use_next(sio_next *n, const char *message, cJSON *data)
     } else {
         dispatch(s, n->event, n->args, n->ack);
     }
+    if (n->ack)
+        sio__ack_release(n->ack);
     sio_json_delete(data);
     free(n->event);
     sio_args_free(n->args);
@@ -432,6 +456,8 @@ static void onevent(sio_socket *s, sio_packet *p)
         event = eio_strdup(num);
     }
     sio_json_delete(first);
+    SIO__DEBUG(s->nsp->io, SIO__DBG_SOCKET, "%s: emitting event \"%.100s\" (%d arguments%s)", s->id,
+               event, cJSON_GetArraySize(array), p->has_id ? ", with an ack" : "");
     sio_args *args = sio__args_take(array, p->attachments, p->attachment_count);
     p->attachments = NULL;
     p->attachment_count = p->attachments_received = 0;
@@ -440,8 +466,7 @@ static void onevent(sio_socket *s, sio_packet *p)
         ack = eio_calloc(1, sizeof(*ack));
         ack->socket = s;
         ack->id = p->id;
-        ack->next = s->client_acks;
-        s->client_acks = ack;
+        ack->in_call = 1; /* until its handlers return (sio__ack_release) */
     }
     for (size_t i = 0; i < s->any.len && s->connected; i++) {
         sio__handler h = s->any.items[i];
@@ -460,6 +485,8 @@ static void onevent(sio_socket *s, sio_packet *p)
         return;
     }
     dispatch(s, event, args, ack);
+    if (ack)
+        sio__ack_release(ack);
     free(event);
     sio_args_free(args);
 }
@@ -470,8 +497,13 @@ static void onack(sio_socket *s, sio_packet *p)
     while (*pp && (*pp)->id != p->id)
         pp = &(*pp)->next;
     sio__pending_ack *a = *pp;
-    if (!a)
+    if (!a) {
+        SIO__DEBUG(s->nsp->io, SIO__DBG_SOCKET, "%s: bad ack %llu", s->id,
+                   (unsigned long long)p->id);
         return; /* Node: "bad ack" is ignored */
+    }
+    SIO__DEBUG(s->nsp->io, SIO__DBG_SOCKET, "%s: calling ack %llu", s->id,
+               (unsigned long long)p->id);
     *pp = a->next;
     eio_clear_timeout(s->client->io->engine, a->timer);
     sio_args *args = sio__args_take(p->data, p->attachments, p->attachment_count);
@@ -489,6 +521,8 @@ static void onack(sio_socket *s, sio_packet *p)
 
 void sio__socket_onpacket(sio_socket *s, sio_packet *p)
 {
+    SIO__DEBUG(s->nsp->io, SIO__DBG_SOCKET, "%s: got packet %s", s->id,
+               sio_packet_type_name(s->client->protocol, p->type));
     switch (p->type) {
     case SIO_PACKET_EVENT:
     case SIO_PACKET_BINARY_EVENT: onevent(s, p); break;
@@ -693,14 +727,61 @@ int sio_socket_emit_with_ack(sio_socket *s, const char *event, sio_args *args, i
     return emit(s, event, args, timeout_ms, fn, ud);
 }
 
+static void ack_unlink(sio_ack *ack)
+{
+    sio_socket *s = ack->socket;
+    if (!ack->kept)
+        return;
+    if (ack->prev)
+        ack->prev->next = ack->next;
+    else
+        s->client_acks = ack->next;
+    if (ack->next)
+        ack->next->prev = ack->prev;
+    ack->prev = ack->next = NULL;
+    ack->kept = 0;
+    s->n_client_acks--;
+}
+
+void sio__ack_release(sio_ack *ack)
+{
+    ack->in_call = 0;
+    if (ack->kept && !ack->answered && ack->socket->connected)
+        return; /* answered later (sio_ack_send) or freed at disconnect */
+    ack_unlink(ack);
+    free(ack);
+}
+
+int sio_ack_keep(sio_ack *ack)
+{
+    if (!ack)
+        return SIO_EINVAL;
+    sio_socket *s = ack->socket;
+    if (ack->kept || ack->answered || !s->connected)
+        return SIO_OK;
+    size_t max = s->client->io->opts.max_kept_acks;
+    if (max && s->n_client_acks >= max) {
+        /* A client that asks for more answers than the application can
+         * hold: disconnected, its kept acks freed. */
+        sio_socket_disconnect(s, 0);
+        return SIO_ELIMIT;
+    }
+    ack->kept = 1;
+    ack->prev = NULL;
+    ack->next = s->client_acks;
+    if (s->client_acks)
+        s->client_acks->prev = ack;
+    s->client_acks = ack;
+    s->n_client_acks++;
+    return SIO_OK;
+}
+
 void sio_ack_send(sio_ack *ack, sio_args *args)
 {
     sio_socket *s = ack->socket;
-    for (sio_ack **pp = &s->client_acks; *pp; pp = &(*pp)->next) {
-        if (*pp == ack) {
-            *pp = ack->next;
-            break;
-        }
+    if (ack->answered) { /* a second answer during the call: Node sends once */
+        sio_args_free(args);
+        return;
     }
     if (!args)
         args = sio_args_new();
@@ -716,6 +797,11 @@ void sio_ack_send(sio_ack *ack, sio_args *args)
         sio__send_packet(s->client, &p);
     }
     sio_args_free(args);
+    if (ack->in_call) {
+        ack->answered = 1; /* freed when its handlers return */
+        return;
+    }
+    ack_unlink(ack);
     free(ack);
 }
 
@@ -731,6 +817,7 @@ int sio_socket_leave(sio_socket *s, const char *room)
 {
     if (!s->connected || !room)
         return SIO_ECLOSED;
+    SIO__DEBUG(s->nsp->io, SIO__DBG_SOCKET, "%s: leave room %s", s->id, room);
     sio_adapter *a = s->nsp->adapter;
     const sio__observer *obs = s->nsp->io->observer;
     int had = obs && a->ops->has(a, s, room);

@@ -182,6 +182,11 @@ static void on_join(sio_socket *s, const sio_args *args, sio_ack *ack, void *ud)
         free(room);
         return;
     }
+    if (ack && sio_ack_keep(ack) != SIO_OK) {
+        free(name); /* too many joins waiting: s was disconnected */
+        free(room);
+        return;
+    }
     pending_join *j = calloc(1, sizeof(*j));
     j->socket = s;
     j->ack = ack;
@@ -298,6 +303,7 @@ int main(int argc, char **argv)
     sio_on_connection(sio_of(io, "/"), on_connection, NULL);
     eio_server_unlock(sio_server_engine(io));
 
+    example_metrics_source(&o.srv, io);
     srv_server *http = srv_new(&o.srv, sio_server_engine(io));
     if (!http) {
         sio_server_free(io);

@@ -69,7 +69,7 @@ static void usage(const char *prog)
         "          [--upgrade-timeout MS] [--max-send-queue BYTES] [--cookie NAME]\n"
         "          [--transports polling,websocket] [--no-upgrades] [--no-eio3]\n"
         "          [--require-header NAME] [--host ADDR]... [--tls-cert FILE --tls-key FILE]\n"
-        "          [--no-http-compression]\n"
+        "          [--no-http-compression] [--per-message-deflate]\n"
         "  --upgrade-timeout MS    cancel an upgrade whose \"5\" is not sent within MS (10000)\n"
         "  --max-send-queue BYTES  close a session with more queued for it (4194304)\n"
         "  --cookie NAME           Set-Cookie: NAME=<sid>; Path=/; HttpOnly; SameSite=Lax\n"
@@ -80,7 +80,9 @@ static void usage(const char *prog)
         "                          (403 {\"code\":4,\"message\":\"missing header NAME\"})\n"
         "  --host ADDR             listen on ADDR only (repeatable; default: every address)\n"
         "  --tls-cert/--tls-key    PEM certificate and key: HTTPS and WSS on the port\n"
-        "  --no-http-compression   polling answers never compressed (httpCompression off)\n",
+        "  --no-http-compression   polling answers never compressed (httpCompression off)\n"
+        "  --per-message-deflate   WebSocket permessage-deflate (perMessageDeflate on)\n"
+        "  --metrics               GET /metrics: the engine's counters (Prometheus text)\n",
         prog);
 }
 
@@ -112,6 +114,8 @@ int main(int argc, char **argv)
         {"tls-cert", required_argument, NULL, 'E'},
         {"tls-key", required_argument, NULL, 'K'},
         {"no-http-compression", no_argument, NULL, 'Z'},
+        {"per-message-deflate", no_argument, NULL, 'z'},
+        {"metrics", no_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -150,6 +154,8 @@ int main(int argc, char **argv)
         case 'E': so.tls_cert = optarg; break;
         case 'K': so.tls_key = optarg; break;
         case 'Z': eo.http_compression = 0; break;
+        case 'z': eo.per_message_deflate = 1; break;
+        case 'M': so.metrics = 1; break;
         case 'h': usage(argv[0]); return 0;
         default: usage(argv[0]); return 2;
         }

@@ -136,7 +136,7 @@ static void on_server_ask(sio_socket *s, const sio_args *a, sio_ack *ack, void *
 {
     const cJSON *t = sio_args_get(a, 0);
     int timeout = cJSON_IsNumber(t) ? (int)t->valuedouble : 1000;
-    if (!ack)
+    if (!ack || sio_ack_keep(ack) != SIO_OK)
         return;
     sio_socket_emit_with_ack(s, "ask", rest(a, 1), timeout, asked, ack);
 }
@@ -166,7 +166,7 @@ static void broadcast_answered(int err, const sio_args *const *responses, size_t
 
 static void on_broadcast_ask(sio_socket *s, const sio_args *a, sio_ack *ack, void *ud)
 {
-    if (!ack)
+    if (!ack || sio_ack_keep(ack) != SIO_OK)
         return;
     const cJSON *t = sio_args_get(a, 1);
     sio_op *op = sio_all(sio_socket_namespace(s));
@@ -195,6 +195,7 @@ typedef struct later {
 static later *later_new(sio_socket *s, sio_ack *ack)
 {
     later *l = malloc(sizeof(*l));
+    sio_ack_keep(ack); /* answered from a callback; on SIO_ELIMIT s is disconnected */
     l->caller = ack;
     l->socket = s;
     sio_socket_ref(s);

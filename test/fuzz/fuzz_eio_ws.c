@@ -5,7 +5,10 @@
  * go to an assembler, close frames to eio_ws_parse_close. Both readings must
  * see the same frames, messages and final error. Every parse call gets the
  * pending bytes in an exactly-sized heap block, so ASan catches any read past
- * them. The encoders are exercised on the side.
+ * them. Each input is read twice more with permessage-deflate agreed
+ * (RSV1 allowed on first frames, an inflater in the assembler, so a
+ * compressed message goes through zlib with the size limit on its inflated
+ * bytes). The encoders are exercised on the side.
  * Threading: libFuzzer's thread only. Ownership: all memory is freed per input.
  */
 #include <stdint.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 
 #include "engineio/eio_buf.h"
+#include "engineio/eio_pmd.h"
 #include "engineio/eio_ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -59,7 +63,7 @@ static long on_frame(const eio_ws_frame *f, const uint8_t *block, size_t block_l
     FUZZ_CHECK(consumed > 0 && (size_t)consumed <= block_len);
     FUZZ_CHECK(f->payload >= block && f->payload + f->len <= block + consumed);
     FUZZ_CHECK(f->opcode >= 0 && f->opcode <= 0xA);
-    mix(t, (uint64_t)f->opcode << 1 | (uint64_t)f->fin);
+    mix(t, (uint64_t)f->opcode << 2 | (uint64_t)f->rsv1 << 1 | (uint64_t)f->fin);
     mix(t, f->len);
     mix_bytes(t, f->payload, f->len);
     t->events++;
@@ -83,7 +87,7 @@ static long on_frame(const eio_ws_frame *f, const uint8_t *block, size_t block_l
     FUZZ_CHECK(f->len <= max_payload);
     eio_ws_message m;
     int r = eio_ws_assembler_feed(a, f, &m);
-    FUZZ_CHECK(r == 0 || r == 1 || r == -1002 || r == -1007 || r == -1009);
+    FUZZ_CHECK(r == 0 || r == 1 || r == -1002 || r == -1007 || r == -1008 || r == -1009);
     if (r == 1) {
         FUZZ_CHECK(m.opcode == EIO_WS_OP_TEXT || m.opcode == EIO_WS_OP_BINARY);
         FUZZ_CHECK(m.len <= a->max_message);
@@ -98,11 +102,14 @@ static long on_frame(const eio_ws_frame *f, const uint8_t *block, size_t block_l
 
 /* Reads the stream in chunks (chunk_seed 0: all at once). */
 static trace read_stream(const uint8_t *data, size_t size, size_t max_payload, size_t max_message,
-                         uint64_t chunk_seed)
+                         uint64_t chunk_seed, int pmd_bits)
 {
     trace t = {0xcbf29ce484222325ull, 0, 0};
     eio_ws_assembler a;
     eio_ws_assembler_init(&a, max_message);
+    int pmd = pmd_bits != 0; /* permessage-deflate with this client window */
+    if (pmd)
+        a.inflater = eio_pmd_inflater_new(pmd_bits, 0);
     size_t start = 0, arrived = 0; /* pending bytes are data[start..arrived) */
     uint64_t rnd = chunk_seed;
     long result = 0;
@@ -124,7 +131,7 @@ static trace read_stream(const uint8_t *data, size_t size, size_t max_payload, s
             if (n)
                 memcpy(block, data + start, n);
             eio_ws_frame f;
-            long r = eio_ws_parse_frame(block, n, max_payload, &f);
+            long r = eio_ws_parse_frame_ex(block, n, max_payload, pmd, &f);
             FUZZ_CHECK(r >= -1009 && (size_t)(r > 0 ? r : 0) <= n);
             if (r < 0) {
                 FUZZ_CHECK(r == -1002 || r == -1009);
@@ -185,11 +192,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t max_payload = (seed >> 60) < 4 ? 64 : (size_t)1 << 20;
     size_t max_message = (seed >> 56 & 0xF) < 4 ? 100 : (size_t)1 << 20;
 
-    trace whole = read_stream(data, size, max_payload, max_message, 0);
-    trace split = read_stream(data, size, max_payload, max_message, seed);
-    FUZZ_CHECK(whole.hash == split.hash);
-    FUZZ_CHECK(whole.events == split.events);
-    FUZZ_CHECK(whole.end == split.end);
+    int bits = 8 + (int)(seed >> 40) % 8; /* a client window of 8 to 15 bits */
+    for (int pmd = 0; pmd <= 1; pmd++) {
+        trace whole = read_stream(data, size, max_payload, max_message, 0, pmd ? bits : 0);
+        trace split = read_stream(data, size, max_payload, max_message, seed, pmd ? bits : 0);
+        FUZZ_CHECK(whole.hash == split.hash);
+        FUZZ_CHECK(whole.events == split.events);
+        FUZZ_CHECK(whole.end == split.end);
+    }
 
     exercise_encoders(data, size);
     return 0;

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     int version = (data[0] & 1) ? SIO_PROTOCOL_V4 : SIO_PROTOCOL_V5;
-    sio_packet_options opt = {(data[0] & 2) ? 20 : 0, (data[0] & 4) ? 8 : 0};
+    sio_packet_options opt = {(data[0] & 2) ? 20 : 0, (data[0] & 4) ? 8 : 0, 0, 0, 0};
     sio_packet p;
     sio_json_error jerr;
     int rc = sio_packet_decode(version, data + 1, size - 1, &opt, &p, &jerr);

@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    sio_packet_options opt = {(data[0] & 1) ? 2 : 0, (data[0] & 2) ? 8 : 0};
+    sio_packet_options opt = {(data[0] & 1) ? 2 : 0, (data[0] & 2) ? 8 : 0, 0, 0, 0};
     sio_packet p;
     int rc = sio_packet_decode_msgpack(data + 1, size - 1, &opt, &p);
     if (rc != 0) {

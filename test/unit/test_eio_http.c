@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engineio/eio_http.h"
+#include "engineio/eio_server.h"
 #include "test/unit/test.h"
 
 #define MAX_FIELDS 128
@@ -1151,6 +1152,53 @@ static void test_accept_encoding_as_node(void)
     CHECK_EQ_INT(eio_http_accept_encoding("gzip;q=0", 4, two, 2), 0);
 }
 
+/* eio_request_query as engine.io reads req._query (URLSearchParams, then
+ * Object.fromEntries), checked against engine.io 6.6: of a name given twice
+ * the last value wins; names are form-decoded as values are. */
+static const char *query(const char *q, const char *key, eio_buf *out)
+{
+    eio_request r;
+    memset(&r, 0, sizeof(r));
+    char *copy = exact_copy(q, strlen(q) + 1);
+    r.query = copy;
+    int found = eio_request_query(&r, key, out);
+    free(copy);
+    return found ? (const char *)out->data : NULL;
+}
+
+static void test_query_duplicates_as_node(void)
+{
+    eio_buf b = EIO_BUF_INIT;
+    static const struct {
+        const char *query, *key, *value; /* value NULL: absent */
+    } cases[] = {
+        {"EIO=4&EIO=3&transport=polling", "EIO", "3"},
+        {"EIO=3&EIO=4", "EIO", "4"},
+        {"transport=polling&transport=websocket", "transport", "websocket"},
+        {"transport=websocket&transport=polling", "transport", "polling"},
+        {"sid=a&sid=b", "sid", "b"},
+        {"sid=a&sid=b&sid", "sid", ""},
+        {"%45IO=4", "EIO", "4"},
+        {"trans%70ort=polling&transport=x", "transport", "x"},
+        {"a+b=1", "a b", "1"},
+        {"EIO=4&&&EIO=3&", "EIO", "3"},
+        {"EIO", "EIO", ""},
+        {"EIO=%34", "EIO", "4"},
+        {"EIOX=4&XEIO=4", "EIO", NULL},
+        {"", "EIO", NULL},
+        {"=1", "", "1"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        const char *v = query(cases[i].query, cases[i].key, &b);
+        int ok = cases[i].value ? v && strcmp(v, cases[i].value) == 0 : v == NULL;
+        if (!ok)
+            fprintf(stderr, "  query %s key %s: got %s, expected %s\n", cases[i].query,
+                    cases[i].key, v ? v : "(absent)", cases[i].value ? cases[i].value : "(absent)");
+        CHECK(ok);
+    }
+    eio_buf_free(&b);
+}
+
 int main(void)
 {
     RUN_TEST(test_simple_get);
@@ -1180,5 +1228,6 @@ int main(void)
     RUN_TEST(test_chunked_errors);
     RUN_TEST(test_chunked_line_limits);
     RUN_TEST(test_accept_encoding_as_node);
+    RUN_TEST(test_query_duplicates_as_node);
     return TEST_SUMMARY();
 }

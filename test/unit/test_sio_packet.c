@@ -286,7 +286,7 @@ static void test_packet_decode_table(void)
 static void test_packet_options(void)
 {
     sio_packet p;
-    sio_packet_options opt = {20, 3};
+    sio_packet_options opt = {20, 3, 0, 0, 0};
     const char *in =
         "511-[\"a\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1},"
         "{\"_placeholder\":true,\"num\":2},{\"_placeholder\":true,\"num\":3},"
@@ -615,12 +615,101 @@ static void test_packet_every_split_and_byte(void)
     }
 }
 
+/* The default parser's decoder on a fake clock: a binary packet whose
+ * attachments do not all come within binary_timeout_ms, or that passes
+ * max_binary_bytes, is an error and the state is cleared; within both
+ * limits it is whole. */
+static int feed(sio_packet_decoder *d, sio_packet_options *o, uint64_t now, const char *text,
+                size_t bin_len, sio_packet *out)
+{
+    o->now_ms = now;
+    if (text)
+        return sio_parser_default.decode(V5, (const uint8_t *)text, strlen(text), 0, o, d, out);
+    static uint8_t bytes[16384];
+    return sio_parser_default.decode(V5, bytes, bin_len, 1, o, d, out);
+}
+
+static void test_decoder_binary_limits(void)
+{
+    sio_packet_options o = {0, 0, 60000, 10000, 0};
+    sio_packet_decoder d;
+    memset(&d, 0, sizeof(d));
+    sio_packet p;
+    uint64_t deadline = 1;
+    const char *two =
+        "52-[\"ev\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]";
+
+    /* No packet waiting: no deadline. */
+    CHECK_EQ_INT(sio_packet_decoder_check(&d, &o, 5, &deadline), 0);
+    CHECK_EQ_INT(deadline, 0);
+
+    /* Within the time: whole. */
+    CHECK_EQ_INT(feed(&d, &o, 1000, two, 0, &p), 0);
+    CHECK_EQ_INT(sio_packet_decoder_check(&d, &o, 1000, &deadline), 0);
+    CHECK_EQ_INT(deadline, 61000);
+    CHECK_EQ_INT(feed(&d, &o, 30000, NULL, 100, &p), 0);
+    CHECK_EQ_INT(sio_packet_decoder_check(&d, &o, 60999, NULL), 0);
+    CHECK_EQ_INT(feed(&d, &o, 60999, NULL, 100, &p), 1);
+    CHECK_EQ_INT(p.attachment_count, 2);
+    sio_packet_clear(&p);
+    CHECK_EQ_INT(d.reconstructing, 0);
+    CHECK_EQ_INT(d.bytes, 0);
+    CHECK_EQ_INT(sio_packet_decoder_check(&d, &o, 200000, &deadline), 0);
+    CHECK_EQ_INT(deadline, 0);
+
+    /* The timer's check at the deadline: an error, the state cleared. */
+    CHECK_EQ_INT(feed(&d, &o, 100000, two, 0, &p), 0);
+    CHECK_EQ_INT(feed(&d, &o, 100001, NULL, 10, &p), 0);
+    CHECK_EQ_INT(sio_packet_decoder_check(&d, &o, 159999, &deadline), 0);
+    CHECK_EQ_INT(deadline, 160000);
+    CHECK_EQ_INT(sio_packet_decoder_check(&d, &o, 160000, NULL),
+                 SIO_PACKET_ERR_ATTACHMENTS_TIMEOUT);
+    CHECK_EQ_INT(d.reconstructing, 0);
+    CHECK(d.partial.attachments == NULL);
+
+    /* An attachment arriving late (no timer ran): the same error. */
+    CHECK_EQ_INT(feed(&d, &o, 0, two, 0, &p), 0);
+    CHECK_EQ_INT(feed(&d, &o, 60000, NULL, 10, &p), SIO_PACKET_ERR_ATTACHMENTS_TIMEOUT);
+    CHECK_EQ_INT(d.reconstructing, 0);
+    /* ... and the decoder is fresh after it. */
+    CHECK_EQ_INT(feed(&d, &o, 60001, "2[\"ok\"]", 0, &p), 1);
+    sio_packet_clear(&p);
+
+    /* Bytes: text and attachments together, to the byte. */
+    size_t text = strlen(two);
+    CHECK_EQ_INT(feed(&d, &o, 0, two, 0, &p), 0);
+    CHECK_EQ_INT(feed(&d, &o, 1, NULL, 4000, &p), 0);
+    CHECK_EQ_INT(feed(&d, &o, 2, NULL, 10000 - 4000 - text, &p), 1);
+    sio_packet_clear(&p);
+    CHECK_EQ_INT(feed(&d, &o, 0, two, 0, &p), 0);
+    CHECK_EQ_INT(feed(&d, &o, 1, NULL, 4000, &p), 0);
+    CHECK_EQ_INT(feed(&d, &o, 2, NULL, 10000 - 4000 - text + 1, &p),
+                 SIO_PACKET_ERR_ATTACHMENTS_TOO_LARGE);
+    CHECK_EQ_INT(d.reconstructing, 0);
+    CHECK(d.partial.attachments == NULL);
+    /* A text part alone over the limit. */
+    o.max_binary_bytes = text - 1;
+    CHECK_EQ_INT(feed(&d, &o, 0, two, 0, &p), SIO_PACKET_ERR_ATTACHMENTS_TOO_LARGE);
+    CHECK_EQ_INT(d.reconstructing, 0);
+
+    /* 0: no limits. */
+    o.max_binary_bytes = 0;
+    o.binary_timeout_ms = 0;
+    CHECK_EQ_INT(feed(&d, &o, 0, two, 0, &p), 0);
+    CHECK_EQ_INT(sio_packet_decoder_check(&d, &o, UINT64_MAX / 2, &deadline), 0);
+    CHECK_EQ_INT(deadline, 0);
+    CHECK_EQ_INT(feed(&d, &o, UINT64_MAX / 2, NULL, 4096, &p), 0);
+    CHECK_EQ_INT(feed(&d, &o, UINT64_MAX / 2, NULL, 4096, &p), 1);
+    sio_packet_clear(&p);
+    sio_packet_decoder_clear(&d);
+}
+
 static void test_packet_names(void)
 {
-    for (int err = 0; err >= -12; err--) {
+    for (int err = 0; err >= -16; err--) {
         const char *s = sio_packet_strerror(err);
         CHECK(s && strcmp(s, "unknown packet error") != 0);
-        for (int other = err - 1; other >= -12; other--)
+        for (int other = err - 1; other >= -16; other--)
             CHECK(strcmp(s, sio_packet_strerror(other)) != 0);
     }
     CHECK(strcmp(sio_packet_strerror(-100), "unknown packet error") == 0);
@@ -639,6 +728,7 @@ int main(void)
     RUN_TEST(test_packet_encode_binary_emit);
     RUN_TEST(test_packet_encode_server_packets);
     RUN_TEST(test_packet_every_split_and_byte);
+    RUN_TEST(test_decoder_binary_limits);
     RUN_TEST(test_packet_names);
     return TEST_SUMMARY();
 }
