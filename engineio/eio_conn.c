@@ -124,8 +124,12 @@ static void set_events(eio__conn *c)
 {
     if (c->state == EIO__WS_CLOSED || c->stream->fd < 0)
         return;
+    /* EPOLLOUT once a write could not take everything; not for a queue the
+     * coming flush will write (a dirty connection): that flush sets the
+     * events again after its write, so a message answered at once costs no
+     * epoll_ctl at all. */
     int want = (c->peer_eof ? 0 : EPOLLRDHUP | (c->read_off ? 0 : EPOLLIN)) |
-               (c->wq_len || c->stream->want_write ? EPOLLOUT : 0);
+               ((c->wq_len && !c->dirty) || c->stream->want_write ? EPOLLOUT : 0);
     if (want == c->events)
         return;
     struct epoll_event ev = {.events = (uint32_t)want, .data.ptr = c};
