@@ -247,7 +247,7 @@ void eio__free_zombies(eio_server *srv)
     eio__conn **pp = &srv->zombies;
     while (*pp) {
         eio__conn *c = *pp;
-        if (c->dirty || c->ready) {
+        if (c->dirty || c->ready || c->more) {
             pp = &c->next; /* still on a list: freed after the next flush */
             continue;
         }
@@ -1444,8 +1444,32 @@ static void conn_read(eio__conn *c)
         if (c->state == EIO__WS_CLOSED || (n < want && c->stream->ops->pending(c->stream) == 0))
             break;
     }
-    if (c->state != EIO__WS_CLOSED)
-        set_events(c);
+    if (c->state == EIO__WS_CLOSED)
+        return;
+    if (!c->more && !c->read_off && !c->peer_eof && c->stream->ops->pending(c->stream)) {
+        /* Bytes the descriptor will not announce (read ahead by TLS): read
+         * them in this loop iteration's last step, after the others' events. */
+        c->more = 1;
+        c->more_next = srv->more_reads;
+        srv->more_reads = c;
+    }
+    set_events(c);
+}
+
+int eio__conn_read_more(eio_server *srv)
+{
+    eio__conn *list = srv->more_reads;
+    srv->more_reads = NULL;
+    int any = list != NULL;
+    while (list) {
+        eio__conn *c = list;
+        list = c->more_next;
+        c->more = 0;
+        c->more_next = NULL;
+        if (c->state != EIO__WS_CLOSED)
+            eio__conn_handle_event(c, EPOLLIN);
+    }
+    return any;
 }
 
 void eio__conn_handle_event(eio__conn *c, uint32_t events)

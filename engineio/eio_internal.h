@@ -134,6 +134,8 @@ typedef struct eio__conn {
     int ready;    /* parked GET on srv->ready_polls */
     int read_off; /* stopped reading (pipelined bytes buffered up to the limit) */
     int peer_eof; /* the peer ended its side: write what is queued, then close */
+    int more;     /* on srv->more_reads: bytes wait in the stream (TLS read-ahead) */
+    struct eio__conn *more_next;
     struct eio__conn *dirty_next, *ready_next;
     struct eio__conn *prev, *next; /* srv->conns */
     eio_buf rbuf;                  /* bytes read and not yet used */
@@ -235,6 +237,7 @@ struct eio_server {
     eio__conn *dirty;          /* connections with bytes to write */
     eio__conn *ready_polls;    /* parked GETs to answer at the next flush */
     eio__conn *zombies;        /* closed, to free at the end of the iteration */
+    eio__conn *more_reads;     /* read again before waiting: their streams hold bytes */
     eio_socket *pending_close; /* overflowed sessions to close at a safe point */
     eio__listener *listeners;
     eio__backend *dead_backends;    /* ended hand-offs, freed at the end of the iteration */
@@ -368,6 +371,9 @@ eio__conn *eio__conn_accept(eio_server *srv, eio_stream *st, const struct sockad
 void eio__backend_handle_event(eio__backend *b, uint32_t events);
 void eio__listener_accept(eio__listener *l);
 void eio__flush_dirty(eio_server *srv);
+/* Reads the connections whose streams still held bytes after their event
+ * (lock held, from the loop, after the events); 1 if any was read. */
+int eio__conn_read_more(eio_server *srv);
 /* The writer threads of big flushes (opts.write_threads - 1 of them); stop
  * joins them (the engine lock not held). */
 void eio__writers_start(eio_server *srv, int nthreads);

@@ -353,6 +353,8 @@ static void *loop_main(void *arg)
             srv->loop_deadline = top->deadline_ms;
             timeout = top->deadline_ms <= now ? 0 : (int)(top->deadline_ms - now);
         }
+        if (srv->more_reads)
+            timeout = 0; /* bytes wait in streams: come straight back */
         eio_server_unlock(srv);
         int n = epoll_wait(srv->epfd, events, EIO__MAX_EVENTS, timeout);
         pthread_mutex_lock(&srv->mu);
@@ -384,6 +386,7 @@ static void *loop_main(void *arg)
                 watch_event((eio_watch *)kind, events[i].events);
             }
         }
+        eio__conn_read_more(srv);
     }
     eio__free_zombies(srv);
     eio_server_unlock(srv);
@@ -585,6 +588,11 @@ void eio_server_free(eio_server *srv)
         eio__conn *c = srv->ready_polls;
         srv->ready_polls = c->ready_next;
         c->ready = 0;
+    }
+    while (srv->more_reads) {
+        eio__conn *c = srv->more_reads;
+        srv->more_reads = c->more_next;
+        c->more = 0;
     }
     eio__free_zombies(srv);
     /* Watches the application did not stop (it should have). */

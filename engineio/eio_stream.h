@@ -36,7 +36,7 @@ typedef struct eio_stream_ops {
     long (*writev)(eio_stream *st, const struct iovec *iov, int iovcnt);
     void (*shutdown)(eio_stream *st);
     void (*free)(eio_stream *st);
-    size_t (*pending)(eio_stream *st);
+    size_t (*pending)(eio_stream *st); /* > 0: bytes to read without the fd readable */
 } eio_stream_ops;
 
 struct eio_stream {
