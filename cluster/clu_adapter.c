@@ -67,7 +67,10 @@ enum {
     L_SOCKETS = 102,
 };
 
-#define MAX_DEPTH 32
+/* Nesting of a cluster message: as deep as a parser here goes (1000), so
+ * that a broadcast's packet data as deep as sio_options.max_json_depth lets
+ * a client send (1000 by default) crosses, less the envelope's few levels. */
+#define MAX_DEPTH SIO_JSON_MAX_DEPTH_LIMIT
 
 typedef struct nsp_adapter nsp_adapter;
 typedef struct request request;
@@ -224,6 +227,8 @@ static cJSON *opts_json(const sio_broadcast_opts *o, int with_flags, int timeout
             cJSON_AddTrueToObject(f, "volatile");
         if (o->flags & SIO_BC_COMPRESS)
             cJSON_AddTrueToObject(f, "compress");
+        else if (o->flags & SIO_BC_NO_COMPRESS)
+            cJSON_AddFalseToObject(f, "compress");
         if (timeout_ms >= 0)
             cJSON_AddNumberToObject(f, "timeout", timeout_ms);
         cJSON_AddItemToObject(j, "flags", f);
@@ -293,8 +298,11 @@ static void parse_opts(const cJSON *j, parsed_opts *p)
     p->o.n_except = p->except.n;
     if (cJSON_IsTrue(sio_json_get(flags, "volatile")))
         p->o.flags |= SIO_BC_VOLATILE;
-    if (cJSON_IsTrue(sio_json_get(flags, "compress")))
+    const cJSON *compress = sio_json_get(flags, "compress");
+    if (cJSON_IsTrue(compress))
         p->o.flags |= SIO_BC_COMPRESS;
+    else if (cJSON_IsFalse(compress))
+        p->o.flags |= SIO_BC_NO_COMPRESS;
 }
 
 static void parsed_opts_free(parsed_opts *p)

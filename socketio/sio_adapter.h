@@ -31,7 +31,8 @@ typedef struct sio_adapter sio_adapter;
 enum {
     SIO_BC_VOLATILE = 1,
     SIO_BC_LOCAL = 2,
-    SIO_BC_COMPRESS = 4,
+    SIO_BC_COMPRESS = 4,    /* compress(true) asked (Node's flags.compress: true) */
+    SIO_BC_NO_COMPRESS = 8, /* compress(false) asked: sent uncompressed (flags.compress: false) */
 };
 
 /* Which sockets an operation targets: those in any of rooms (every socket of

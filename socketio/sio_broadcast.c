@@ -105,19 +105,16 @@ sio_op *sio_local(sio_op *op)
     return op;
 }
 
-/* compress(false) was asked. SIO_BC_COMPRESS alone cannot tell "not set"
- * (Node's default: compressed) from false, so this file keeps its own bit in
- * the flags; deliver_one makes the engine messages uncompressed for it. */
-#define SIO__BC_NO_COMPRESS (1u << 7)
-
+/* Neither bit set: Node's default (compressed); SIO_BC_NO_COMPRESS makes
+ * deliver_one's engine messages uncompressed. */
 sio_op *sio_compress(sio_op *op, int on)
 {
     if (on) {
         op->flags |= SIO_BC_COMPRESS;
-        op->flags &= ~SIO__BC_NO_COMPRESS;
+        op->flags &= ~SIO_BC_NO_COMPRESS;
     } else {
         op->flags &= ~(unsigned)SIO_BC_COMPRESS;
-        op->flags |= SIO__BC_NO_COMPRESS;
+        op->flags |= SIO_BC_NO_COMPRESS;
     }
     return op;
 }
@@ -179,7 +176,7 @@ static encoded_msgs *encoding_for(deliver_ctx *d, int protocol)
     sio_encoded e = SIO_ENCODED_INIT;
     if (d->parser->encode(protocol, d->packet, &e) == 0) {
         m->ok = 1;
-        int compress = !(d->flags & SIO__BC_NO_COMPRESS);
+        int compress = !(d->flags & SIO_BC_NO_COMPRESS);
         m->text = eio_message_new(e.text.data, e.text.len, e.binary);
         eio_message_set_compress(m->text, compress);
         m->bytes = e.text.len;

@@ -11,6 +11,7 @@ const { describe, it, before, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { SLOW, ack, once, closeAll, sleep } = require('./lib/sio');
 const { HOST } = require('./lib/server');
+const notepack = require('notepack.io');
 const {
   TLS_SKIP, useCluster, waitSubscribers, WS, POLLING, PAYLOADS, JSON_PAYLOADS, eventually, connectAll, join, ackWithin,
   sorted, ids, broadcastMatrix, standardCases,
@@ -62,6 +63,33 @@ describe('cluster: three C nodes, classic Redis adapter', { skip: TLS_SKIP }, ()
       return JSON.stringify(sorted(list)) === JSON.stringify(ids(socks));
     });
   }
+
+  it('compress(false) crosses as flags.compress false (as Node sends it); a payload 900 levels deep crosses too', T, async () => {
+    const [A, B] = await connectAll([{ node: c1, label: 'A' }, { node: c2, label: 'B' }]);
+    const sub = await cluster.client();
+    const seen = [];
+    await sub.pSubscribe('socket.io#/#*', (msg) => {
+      try {
+        seen.push(notepack.decode(msg));
+      } catch {
+        // not a broadcast
+      }
+    }, true);
+    const flagsOf = (ev) => seen.filter((m) => Array.isArray(m) && m[1] && m[1].data && m[1].data[0] === ev)
+      .map((m) => m[2].flags);
+    for (const [ev, opts, want] of [['c-off', { compress: false }, { compress: false }], ['c-on', { compress: true }, { compress: true }], ['c-none', {}, {}]]) {
+      const got = once(B, ev);
+      assert.deepEqual(await ack(A, 'emit-to', opts, ev, 'x'), [true]);
+      assert.deepEqual(await got, ['x'], `${ev} reached the other node`);
+      await eventually(`${ev} seen on Redis`, async () => flagsOf(ev).length === 1);
+      assert.deepEqual(flagsOf(ev)[0], want, `${ev}: flags on the wire`);
+    }
+    let deep = 'bottom';
+    for (let i = 0; i < 900; i++) deep = [deep];
+    const got = once(B, 'deep');
+    assert.deepEqual(await ack(A, 'emit-to', {}, 'deep', deep), [true]);
+    assert.deepEqual(await got, [deep], 'the deep payload reached the other node whole');
+  });
 
   it('every node counts three servers', T, async () => {
     const socks = await connectAll([{ node: c1 }, { node: c2 }, { node: c3 }]);
