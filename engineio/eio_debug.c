@@ -151,25 +151,37 @@ void eio_debug_print(const char *name, const char *fmt, ...)
 static const char *const engine_names[] = {"engine", "engine:socket", "engine:polling", "engine:ws",
                                            "engine:transport"};
 
-unsigned eio__debug_mask(const char *spec)
+unsigned eio_debug_mask(const char *spec, const char *const *names, size_t n)
 {
     unsigned mask = 0;
-    for (size_t i = 0; i < sizeof(engine_names) / sizeof(*engine_names); i++)
-        if (eio_debug_enabled(spec, engine_names[i]))
+    for (size_t i = 0; i < n; i++)
+        if (eio_debug_enabled(spec, names[i]))
             mask |= 1u << i;
     return mask;
 }
 
+void eio_debug_trace(const char *const *names, size_t n, unsigned ns, const char *fmt, va_list ap)
+{
+    const char *name = names[0];
+    for (size_t i = 0; i < n; i++)
+        if (ns == 1u << i)
+            name = names[i];
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    eio_debug_print(name, "%s", msg);
+}
+
+#define N_ENGINE_NAMES (sizeof(engine_names) / sizeof(*engine_names))
+
+unsigned eio__debug_mask(const char *spec)
+{
+    return eio_debug_mask(spec, engine_names, N_ENGINE_NAMES);
+}
+
 void eio__debug(unsigned ns, const char *fmt, ...)
 {
-    const char *name = "engine";
-    for (size_t i = 0; i < sizeof(engine_names) / sizeof(*engine_names); i++)
-        if (ns == 1u << i)
-            name = engine_names[i];
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    eio_debug_trace(engine_names, N_ENGINE_NAMES, ns, fmt, ap);
     va_end(ap);
-    eio_debug_print(name, "%s", msg);
 }

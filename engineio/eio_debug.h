@@ -11,6 +11,7 @@
 #ifndef EIO_DEBUG_H
 #define EIO_DEBUG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,12 @@ size_t eio_debug_format_line(char *out, size_t size, int64_t epoch_ms, const cha
  * out. */
 #define EIO_DEBUG_DATA_MAX 80
 const char *eio_debug_data(char *out, size_t size, const void *data, size_t len, int binary);
+
+/* A layer's namespaces (names[0..n), bit i for names[i]): the bits spec
+ * enables, and the trace of bit ns printed with a printf format. */
+unsigned eio_debug_mask(const char *spec, const char *const *names, size_t n);
+void eio_debug_trace(const char *const *names, size_t n, unsigned ns, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 /* Prints one trace line for name (the wall clock's date) on stderr. */
 void eio_debug_print(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -17,25 +17,17 @@
 static const char *const names[] = {"socket.io:server", "socket.io:namespace", "socket.io:socket",
                                     "socket.io:client", "socket.io-parser"};
 
+#define N_NAMES (sizeof(names) / sizeof(*names))
+
 unsigned sio__debug_mask(const char *spec)
 {
-    unsigned mask = 0;
-    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
-        if (eio_debug_enabled(spec, names[i]))
-            mask |= 1u << i;
-    return mask;
+    return eio_debug_mask(spec, names, N_NAMES);
 }
 
 void sio__debug(unsigned ns, const char *fmt, ...)
 {
-    const char *name = names[0];
-    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
-        if (ns == 1u << i)
-            name = names[i];
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    eio_debug_trace(names, N_NAMES, ns, fmt, ap);
     va_end(ap);
-    eio_debug_print(name, "%s", msg);
 }

@@ -17,39 +17,11 @@
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
-const { startServer, startBinary, stopAndCheckAs, handshake, post, SEP, SLOW } = require('./lib/server');
+const { stopAndCheckAs, handshake, post, SEP, SLOW } = require('./lib/server');
 const { startSio } = require('./lib/sio');
 const { rawRequest, decoded, headerLines } = require('./lib/rawhttp');
 
-const NODE_FIXTURE = path.join(__dirname, 'fixtures', 'node-eio-echo.js');
-try {
-  fs.accessSync(NODE_FIXTURE, fs.constants.X_OK);
-} catch {
-  fs.chmodSync(NODE_FIXTURE, 0o755);
-}
-
-const KINDS = {
-  c: (args = []) => startServer(args),
-  node: (args = []) => startBinary(NODE_FIXTURE, args, {
-    readyTimeout: 10000 * SLOW, label: 'node-eio-echo', path: '/engine.io/', slow: SLOW,
-  }),
-};
-
-/** Starts [c] and [node] with the same flags; stops both (clean exit) at the end of the suite. */
-function usePair(args = []) {
-  const pair = {};
-  before(async () => {
-    pair.c = await KINDS.c(args);
-    pair.node = await KINDS.node(args);
-  });
-  after(async () => {
-    if (pair.c) await stopAndCheckAs(pair.c, 'eio-echo');
-    if (pair.node) await stopAndCheckAs(pair.node, 'node-eio-echo');
-  });
-  return pair;
-}
+const { EIO_KINDS: KINDS, useEioPair: usePair } = require('./lib/eiopair');
 
 /** n bytes of chat-like text (ASCII), the same every run. */
 function text(n) {

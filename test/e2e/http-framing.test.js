@@ -24,9 +24,8 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const os = require('node:os');
-const { execFileSync } = require('node:child_process');
 const {
-  startServer, startBinary, stopAndCheckAs, SLOW, sleep, handshake, post, poll, decodeV4,
+  startServer, startBinary, stopAndCheckAs, SLOW, sleep, handshake, post, poll, decodeV4, fdLimit,
 } = require('./lib/server');
 const { TLS, rawSocket, httpModule } = require('./lib/tls');
 
@@ -54,14 +53,7 @@ const KINDS = [
 // Case 11 opens this many idle connections: 1,100 unless the file limit
 // (per process: this one holds the client ends, the server the others) is too
 // low for that plus some margin.
-const FD_LIMIT = (() => {
-  try {
-    const out = execFileSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
-    return out === 'unlimited' ? Infinity : Number(out);
-  } catch {
-    return 1024;
-  }
-})();
+const FD_LIMIT = fdLimit();
 const IDLE_COUNT = FD_LIMIT >= 1300 ? 1100 : Math.max(50, FD_LIMIT - 200);
 const IDLE_SCALED = IDLE_COUNT < 1100 ? ` (scaled down from 1,100: ulimit -n is ${FD_LIMIT})` : '';
 

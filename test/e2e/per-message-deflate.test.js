@@ -24,41 +24,13 @@
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const zlib = require('node:zlib');
-const { startServer, startBinary, stopAndCheckAs, handshake, post, poll, SLOW } = require('./lib/server');
+const { startServer, stopAndCheckAs, handshake, post, poll, SLOW } = require('./lib/server');
 const { startSio, stopAndCheck, createSocket, waitConnect, once } = require('./lib/sio');
 const { frame, rawConnect, wsClient } = require('./lib/ws');
 const { TWIN_SKIP, startTwin } = require('./lib/twin');
 
-const NODE_FIXTURE = path.join(__dirname, 'fixtures', 'node-eio-echo.js');
-try {
-  fs.accessSync(NODE_FIXTURE, fs.constants.X_OK);
-} catch {
-  fs.chmodSync(NODE_FIXTURE, 0o755);
-}
-
-const KINDS = {
-  c: (args = []) => startServer(args),
-  node: (args = []) => startBinary(NODE_FIXTURE, args, {
-    readyTimeout: 10000 * SLOW, label: 'node-eio-echo', path: '/engine.io/', slow: SLOW,
-  }),
-};
-
-/** Starts [c] and [node] with the same flags; stops both (clean exit) at the end. */
-function usePair(args = []) {
-  const pair = {};
-  before(async () => {
-    pair.c = await KINDS.c(args);
-    pair.node = await KINDS.node(args);
-  });
-  after(async () => {
-    if (pair.c) await stopAndCheckAs(pair.c, 'eio-echo');
-    if (pair.node) await stopAndCheckAs(pair.node, 'node-eio-echo');
-  });
-  return pair;
-}
+const { EIO_KINDS: KINDS, useEioPair: usePair } = require('./lib/eiopair');
 
 /** n bytes of chat-like ASCII, the same every run. */
 function text(n, seed = 12345) {

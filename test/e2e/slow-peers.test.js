@@ -10,21 +10,13 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const { SLOW, startSio, stopAndCheck, connectClient, ack, closeAll, MODES } = require('./lib/sio');
-const { request } = require('./lib/server');
+const { request, fdLimit } = require('./lib/server');
 const { rawSocket } = require('./lib/tls');
 const { percentile } = require('./lib/extra');
 
-const FD_LIMIT = (() => {
-  try {
-    const out = execFileSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
-    return out === 'unlimited' ? Infinity : Number(out);
-  } catch {
-    return 1024;
-  }
-})();
+const FD_LIMIT = fdLimit();
 const COUNT = Math.min(5000, FD_LIMIT - 500);
 const SKIP = COUNT < 700 ? `needs ulimit -n of 1,200 or more (it is ${FD_LIMIT})` : false;
 const SCALED = COUNT < 5000 ? ` (scaled down from 5,000: ulimit -n is ${FD_LIMIT})` : '';

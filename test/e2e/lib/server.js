@@ -453,7 +453,19 @@ async function assertServerHealthy(server) {
   await wsEcho(server, `4${tag}`);
 }
 
+/** This process's open-file limit (ulimit -n; the server started by a test
+ * gets the same), Infinity when unlimited. */
+function fdLimit() {
+  try {
+    const out = require('node:child_process').execFileSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
+    return out === 'unlimited' ? Infinity : Number(out);
+  } catch {
+    return 1024;
+  }
+}
+
 module.exports = {
+  fdLimit,
   BINARY,
   HOST,
   TLS,
