@@ -345,6 +345,11 @@ static void *loop_main(void *arg)
         eio__run_timers(srv);
         eio__free_zombies(srv);
         watches_reap(srv);
+        /* What the unlock would do, done before the wait's deadline is
+         * taken: timers it sets (a closing connection's linger) are then
+         * in that deadline, instead of waking the loop through the eventfd. */
+        eio__run_pending_closes(srv);
+        eio__flush_dirty(srv);
         eio__timer *top = eio__heap_top(&srv->timers);
         int timeout = -1;
         srv->loop_deadline = UINT64_MAX;
