@@ -3,6 +3,7 @@
 # `make run` builds and starts the server. See README.md.
 
 BUILD    ?= build
+comma    := ,
 SANITIZE ?=
 CC       ?= cc
 FUZZ_CC  ?= clang
@@ -16,8 +17,13 @@ LDLIBS   := -lcivetweb -lhiredis -lmsgpackc -lcjson -lbrotlienc -lz -lssl -lcryp
 # libcrypt-dev comes with build-essential (libc6-dev depends on it)
 LDLIBS   += -lcrypt
 ifneq ($(SANITIZE),)
-CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+# UBSan stops at the first report (only when it is asked: SANITIZE=thread has no
+# "undefined" to stop).
+ifneq ($(filter undefined,$(subst $(comma), ,$(SANITIZE))),)
+CFLAGS   += -fno-sanitize-recover=undefined
 endif
 
 ENGINEIO_SRC := $(wildcard engineio/*.c)
@@ -40,8 +46,8 @@ EXAMPLE_BINS := $(addprefix $(BUILD)/,$(EXAMPLES))
 UNIT_BINS    := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 FUZZ_BINS    := $(patsubst test/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all c web unit fuzz test run bench deps deps-test clean format format-check client-dist \
-        lib install uninstall
+.PHONY: all c web unit fuzz fuzz-long test soak run bench deps deps-test clean format format-check \
+        client-dist lib install uninstall
 all: c web
 BENCH_BINS   := $(BUILD)/bench-server $(BUILD)/loadgen
 c: $(LIBS_ALL) $(EXAMPLE_BINS) $(BENCH_BINS) client-dist
@@ -83,6 +89,10 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread -fsanitize=fuzzer,addr
 build/fuzz/%: test/fuzz/%.c $(ENGINEIO_SRC) $(SOCKETIO_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) -lmsgpackc -lcjson -lz -lssl -lcrypto -lcrypt
+# The cluster's drivers link the Redis adapters too (and hiredis's reader).
+build/fuzz/fuzz_clu_%: test/fuzz/fuzz_clu_%.c $(ENGINEIO_SRC) $(SOCKETIO_SRC) $(CLUSTER_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(ENGINEIO_SRC) $(SOCKETIO_SRC) $(CLUSTER_SRC) -lhiredis -lmsgpackc -lcjson -lz -lssl -lcrypto -lcrypt
 fuzz: $(FUZZ_BINS)
 
 # Installs what is missing: Debian packages (as root, with apt-get) and the
@@ -138,8 +148,26 @@ web/dist/index.html: $(wildcard $(WEB_SRC)) web/package-lock.json
 
 test: deps-test
 	$(MAKE) BUILD=build/asan SANITIZE=address,undefined c unit
+	$(MAKE) BUILD=build/tsan SANITIZE=thread c
 	$(MAKE) fuzz web
-	@BUILD=build/asan bash test/run.sh
+	@BUILD=build/asan TSAN_BUILD=build/tsan bash test/run.sh
+
+# The soak test (test/soak/soak.js, README "Tests"): SOAK_SECONDS of churn
+# against build/asan/bench-server, its RSS and descriptors sampled into
+# build/soak/rss.csv and rss.png; fails unless RSS stays flat, descriptors come
+# back, every ack is answered and the server exits clean (LeakSanitizer quiet).
+SOAK_SECONDS ?= 1800
+soak: deps-test
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined c
+	node test/soak/soak.js --seconds $(SOAK_SECONDS) --build build/asan --out build/soak
+
+# Each fuzz target for FUZZ_LONG_SECONDS over its seed corpus (and its
+# dictionary), one after the other, new inputs kept in build/fuzz-corpus/<target>/
+# and crashes in build/fuzz-artifacts/<target>/; a line per target (runs,
+# coverage, corpus size); fails if any target crashed.
+FUZZ_LONG_SECONDS ?= 300
+fuzz-long: fuzz
+	@FUZZ_LONG_SECONDS=$(FUZZ_LONG_SECONDS) bash test/fuzz/long.sh $(FUZZ_TARGETS)
 
 # Every benchmark scenario against this server, the Node reference server and
 # socketioxide; then WSS against Node on https.createServer; then two C nodes

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/clu_internal.h"
 #include "cluster/clu_redis.h"
 #include "socketio/sio_json.h"
 #include "socketio/sio_msgpack.h"
@@ -1584,6 +1585,11 @@ static void sub_push(clu_redis *r, const redisReply *reply, void *ud)
             return;
         }
     }
+}
+
+void clu__on_push(clu_cluster *c, const redisReply *reply)
+{
+    sub_push(NULL, reply, c);
 }
 
 /* ---------------------------------------------------------------- adapter life */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: C unit tests, a short libFuzzer run of every fuzz target over
-# its seed corpus, and the end-to-end suites (real npm clients against the
-# servers in $BUILD), plain and then over TLS (E2E_TLS=1). Prints
+# its seed corpus, a 60-second soak, and the end-to-end suites (real npm
+# clients against the servers in $BUILD), plain, then the thread-heavy ones
+# against the ThreadSanitizer build ($TSAN_BUILD), then over TLS (E2E_TLS=1). Prints
 # "N passed, M failed" as its last line; exits 1 if anything failed. Called by
 # `make test` after the builds.
 set -u
@@ -72,6 +73,17 @@ else
     echo "$out" | tail -20
     echo "bench-smoke: FAILED"
     count bench-smoke 1 0 1
+fi
+
+echo "== soak smoke run (test/soak/soak.js --seconds 60: churn against $BUILD/bench-server, RSS and descriptors)"
+if out=$(timeout 400 node test/soak/soak.js --seconds 60 --build "$BUILD" --out build/soak-smoke 2>&1); then
+    echo "$out" | grep -E '^soak: (connects|RSS|descriptors)'
+    echo "soak-smoke: ok"
+    count soak-smoke 0 1 0
+else
+    echo "$out" | tail -40
+    echo "soak-smoke: FAILED (build/soak-smoke/)"
+    count soak-smoke 1 0 1
 fi
 
 echo "== packaging (test/packaging/check.sh: make install, hello built with pkg-config alone)"
@@ -151,6 +163,29 @@ echo "== end-to-end (test/e2e)"
 e2e_files=$(cd test/e2e && ls *.test.js 2>/dev/null)
 if [ -n "$e2e_files" ]; then
     run_e2e e2e
+fi
+
+# The suites that drive the threads (the engine's loop and its lock, civetweb's
+# workers behind the hand-off, the Admin UI's bcrypt worker, the cluster's Redis
+# connections on the loop, application threads calling in, shutdown) again,
+# against the servers built with ThreadSanitizer ($TSAN_BUILD, `make test`
+# builds it with SANITIZE=thread): ~2.5 min. A report makes the server's
+# stderr fail assertNoSanitizerReport and its exit status exitcode=66 fail the
+# SIGTERM check. No suppressions: the uninstrumented libcivetweb and
+# libhiredis gave no report (civetweb's threads only touch the engine through
+# its lock, hiredis runs on the loop).
+TSAN_BUILD=${TSAN_BUILD:-build/tsan}
+TSAN_SUITES="concurrency sio-echo client-v4 client-v3 raw-http raw-ws http-framing serve-client
+    http-compression shutdown heartbeat limits options options2 sio-features sio-disconnect sio-raw
+    recovery msgpack-parser admin-ui cluster-classic cluster-faults"
+echo "== end-to-end under ThreadSanitizer ($TSAN_BUILD: $(echo $TSAN_SUITES | wc -w) suites)"
+if [ -n "$e2e_files" ] && [ -x "$TSAN_BUILD/sio-test" ]; then
+    tsan_files=$(for f in $TSAN_SUITES; do echo "$f.test.js"; done)
+    e2e_files=$tsan_files BUILD=$TSAN_BUILD run_e2e e2e-tsan EIO_SLOW=2 \
+        TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1"
+elif [ -n "$e2e_files" ]; then
+    echo "e2e-tsan: $TSAN_BUILD/sio-test is missing (make BUILD=$TSAN_BUILD SANITIZE=thread c)"
+    count e2e-tsan 1 0 1
 fi
 
 echo "== end-to-end over TLS (test/e2e with E2E_TLS=1: HTTPS and WSS, self-signed certificate)"
