@@ -373,6 +373,32 @@ static size_t put_code_point(uint8_t *out, uint32_t cp)
     return 4;
 }
 
+/* SWAR (8 bytes a step): a word with no byte that a JSON string must treat
+ * apart: a quote, a backslash, a control character (< 0x20) or a byte of
+ * a multi-byte UTF-8 sequence (>= 0x80). Exact for "none"; when it says
+ * "some", the caller looks byte by byte. */
+#define SWAR_ONES 0x0101010101010101u
+#define SWAR_HIGH 0x8080808080808080u
+static int swar_plain(uint64_t w)
+{
+    uint64_t q = w ^ (SWAR_ONES * '"'), b = w ^ (SWAR_ONES * '\\');
+    uint64_t special =
+        ((q - SWAR_ONES) & ~q) | ((b - SWAR_ONES) & ~b) | ((w - SWAR_ONES * 0x20) & ~w) | w;
+    return (special & SWAR_HIGH) == 0;
+}
+
+/* How many bytes of s[0..len) from the start need no care. */
+static size_t plain_run(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    uint64_t w;
+    while (len - i >= 8 && (memcpy(&w, s + i, 8), swar_plain(w)))
+        i += 8;
+    while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+}
+
 /* Parses the string whose opening quote is at p->pos. On success stores a
  * new NUL-terminated string (cJSON_malloc) in *out and leaves p->pos after
  * the closing quote. The decoded form is never longer than the raw text:
@@ -380,15 +406,33 @@ static size_t put_code_point(uint8_t *out, uint32_t cp)
 static int parse_string(parser *p, char **out)
 {
     const uint8_t *s = p->s;
-    size_t start = p->pos + 1, end = start;
+    size_t start = p->pos + 1;
+    size_t plain = start + plain_run(s + start, p->len - start), end = plain;
+    if (end < p->len && s[end] == '"') {
+        /* Nothing to decode (the common case): one copy. */
+        char *str = json_alloc(end - start + 1);
+        memcpy(str, s + start, end - start);
+        str[end - start] = 0;
+        *out = str;
+        p->pos = end + 1;
+        return 0;
+    }
     while (end < p->len && s[end] != '"')
         end += (s[end] == '\\') ? 2 : 1;
     if (end >= p->len)
         return fail(p, SIO_JSON_ERR_SYNTAX, p->len, "unterminated string");
 
     uint8_t *buf = (uint8_t *)json_alloc(end - start + 1);
-    size_t n = 0, i = start;
+    size_t n = plain - start, i = plain;
+    memcpy(buf, s + start, n);
     while (i < end) {
+        size_t run = plain_run(s + i, end - i);
+        if (run) {
+            memcpy(buf + n, s + i, run);
+            n += run;
+            i += run;
+            continue;
+        }
         uint8_t b = s[i];
         if (b == '\\') {
             uint8_t e = s[i + 1];
@@ -988,12 +1032,10 @@ static void print_string(eio_buf *out, const char *str)
     const uint8_t *s = (const uint8_t *)(str ? str : "");
     eio_buf_append_byte(out, '"');
     size_t i = 0, run = 0; /* s[run..i) is to be copied as is */
+    size_t len = strlen((const char *)s);
     for (;;) {
+        i += plain_run(s + i, len - i);
         uint8_t b = s[i];
-        if (b >= 0x20 && b < 0x80 && b != '"' && b != '\\') {
-            i++;
-            continue;
-        }
         if (b >= 0x80) {
             size_t k = utf8_sequence(s + i, 4); /* stops at the NUL: no overread */
             if (k) {

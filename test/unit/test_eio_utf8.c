@@ -6,6 +6,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engineio/eio_utf8.h"
 #include "test.h"
@@ -295,9 +296,43 @@ static void test_utf16_offset_every_prefix(void)
     }
 }
 
+/* The 8-bytes-a-step ASCII scan: a sequence at every position of 0-40
+ * ASCII bytes, so that it falls in every lane of a word and in the tail. */
+static void test_every_position(void)
+{
+    static const struct {
+        const char *seq;
+        uint32_t ends; /* ACCEPT, REJECT, or anything else (mid-character) */
+    } seqs[] = {
+        {"\xC3\xA9", EIO_UTF8_ACCEPT},     {"\xF0\x9F\x98\x80", EIO_UTF8_ACCEPT},
+        {"\xFF", EIO_UTF8_REJECT},         {"\x80", EIO_UTF8_REJECT},
+        {"\xED\xA0\x80", EIO_UTF8_REJECT},
+    };
+    uint8_t buf[64];
+    for (size_t q = 0; q < sizeof seqs / sizeof *seqs; q++) {
+        for (size_t len = 0; len <= 40; len++) {
+            for (size_t at = 0; at <= len; at++) {
+                size_t k = strlen(seqs[q].seq), n = 0;
+                for (size_t i = 0; i < at; i++)
+                    buf[n++] = (uint8_t)('a' + i % 26);
+                memcpy(buf + n, seqs[q].seq, k);
+                n += k;
+                for (size_t i = at; i < len; i++)
+                    buf[n++] = (uint8_t)('a' + i % 26);
+                CHECK_EQ_INT(eio_utf8_feed(EIO_UTF8_ACCEPT, buf, n), seqs[q].ends);
+                /* a lead byte cut off at the end: mid-character */
+                buf[n] = 0xE2;
+                uint32_t st = eio_utf8_feed(EIO_UTF8_ACCEPT, buf, n + 1);
+                CHECK(st != EIO_UTF8_ACCEPT);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     RUN_TEST(test_valid_examples);
+    RUN_TEST(test_every_position);
     RUN_TEST(test_invalid_examples);
     RUN_TEST(test_exhaustive_short);
     RUN_TEST(test_four_byte_sample);

@@ -306,6 +306,90 @@ static void test_json_invalid_utf8(void)
     CHECK_EQ_INT(err.code, SIO_JSON_ERR_SYNTAX);
 }
 
+/* The 8-bytes-a-step scans (parse_string, print_string): one special
+ * byte or sequence at every position of strings of 0-40 plain bytes, so
+ * that it falls in every lane of a word and in the byte-wise tail. */
+static void test_json_string_every_position(void)
+{
+    static const struct {
+        const char *json;  /* as written in the JSON text */
+        const char *value; /* decoded (C0 80 for U+0000) */
+        const char *print; /* as JSON.stringify writes it */
+        int error;         /* the parse fails with this code */
+    } specials[] = {
+        {"\\\"", "\"", "\\\"", 0},
+        {"\\\\", "\\", "\\\\", 0},
+        {"\\n", "\n", "\\n", 0},
+        {"\\u0000", "\xC0\x80", "\\u0000", 0},
+        {"\\u001f", "\x1F", "\\u001f", 0},
+        {"\xC3\xA9", "\xC3\xA9", "\xC3\xA9", 0},
+        {"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80", 0},
+        {"\\ud800", "\xED\xA0\x80", "\\ud800", 0},
+        {"\x7F", "\x7F", "\x7F", 0},
+        {"\x01", NULL, NULL, SIO_JSON_ERR_SYNTAX},
+        {"\xFF", NULL, NULL, SIO_JSON_ERR_UTF8},
+        {"\xC3", NULL, NULL, SIO_JSON_ERR_UTF8},
+    };
+    char in[128], want[128], printed[128];
+    for (size_t sp = 0; sp < sizeof specials / sizeof *specials; sp++) {
+        for (size_t len = 0; len <= 40; len++) {
+            for (size_t at = 0; at <= len; at++) {
+                size_t n = 0, w = 0, pn = 0;
+                in[n++] = '"';
+                printed[pn++] = '"';
+                for (size_t i = 0; i < len; i++) {
+                    if (i == at) {
+                        size_t k = strlen(specials[sp].json);
+                        memcpy(in + n, specials[sp].json, k);
+                        n += k;
+                        if (specials[sp].value) {
+                            k = strlen(specials[sp].value);
+                            memcpy(want + w, specials[sp].value, k);
+                            w += k;
+                            k = strlen(specials[sp].print);
+                            memcpy(printed + pn, specials[sp].print, k);
+                            pn += k;
+                        }
+                    }
+                    char c = (char)('a' + (i % 26));
+                    in[n++] = c;
+                    want[w++] = c;
+                    printed[pn++] = c;
+                }
+                in[n++] = '"';
+                printed[pn++] = '"';
+                want[w] = 0;
+                int has = at < len; /* at == len: no special, plain only */
+                sio_json_error err;
+                cJSON *t = sio_json_parse(in, n, 0, &err);
+                if (has && specials[sp].error) {
+                    CHECK(t == NULL);
+                    if (!t)
+                        CHECK_EQ_INT(err.code, specials[sp].error);
+                    sio_json_delete(t);
+                    continue;
+                }
+                CHECK(t != NULL && cJSON_IsString(t));
+                if (!t)
+                    continue;
+                if (!has) {
+                    w = len;
+                    pn = len + 2;
+                    want[w] = 0;
+                    memmove(printed + 1, want, len);
+                    printed[len + 1] = '"';
+                }
+                CHECK(strcmp(t->valuestring, want) == 0);
+                size_t olen;
+                char *out = sio_json_print(t, &olen);
+                CHECK(olen == pn && memcmp(out, printed, pn) == 0);
+                free(out);
+                sio_json_delete(t);
+            }
+        }
+    }
+}
+
 static void test_json_error_details(void)
 {
     sio_json_error err;
@@ -833,6 +917,7 @@ int main(void)
     RUN_TEST(test_json_parse_table);
     RUN_TEST(test_json_cjson_deviations);
     RUN_TEST(test_json_invalid_utf8);
+    RUN_TEST(test_json_string_every_position);
     RUN_TEST(test_json_error_details);
     RUN_TEST(test_json_depth_limit);
     RUN_TEST(test_json_many_keys);
