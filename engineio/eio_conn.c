@@ -428,6 +428,7 @@ typedef struct eio__flush_job {
     eio__conn *c;
     size_t written; /* a write: the bytes written, and how it stopped */
     int how;
+    eio__ws_preparsed *parsed; /* a pre-read: room for its frames */
 } eio__flush_job;
 
 typedef void (*eio__job_fn)(eio__flush_job *job);
@@ -526,6 +527,8 @@ void eio__writers_stop(eio_server *srv)
     srv->flush_jobs = NULL;
     free(srv->preread);
     srv->preread = NULL;
+    free(srv->preparsed);
+    srv->preparsed = NULL;
     free(w);
     srv->writers = NULL;
 }
@@ -588,7 +591,9 @@ static void flush_parallel(eio_server *srv, size_t n)
  * (reads and TLS decryption on every core); each connection's event then
  * starts from the bytes read for it (conn_read). A pre-read takes at most
  * PREREAD_BYTES into the connection's slot of one slab (srv->preread),
- * valid until the iteration ends. */
+ * valid until the iteration ends. A WebSocket's frames in it are parsed by
+ * the same writer (eio__ws_preparse: unmasking, UTF-8, inflating, into
+ * srv->preparsed); the lock holder then acts on them in order. */
 #define PREREAD_BYTES 16384
 
 static int wants_read(const eio__conn *c, uint32_t events)
@@ -602,6 +607,10 @@ static void read_job(eio__flush_job *j)
 {
     eio__conn *c = j->c;
     c->pre_n = c->stream->ops->read(c->stream, c->pre_buf, PREREAD_BYTES);
+    /* A WebSocket's frames are parsed here too (unmasked, UTF-8 checked,
+     * inflated), as conn_read would take them: straight from the read. */
+    if (c->pre_n > 0 && c->mode == EIO__M_WS && c->state == EIO__WS_OPEN && c->rbuf.len == 0)
+        eio__ws_preparse(c, c->pre_buf, (size_t)c->pre_n, j->parsed);
 }
 
 void eio__conn_preread(eio_server *srv, eio__conn **cs, const uint32_t *events, size_t n)
@@ -613,14 +622,17 @@ void eio__conn_preread(eio_server *srv, eio__conn **cs, const uint32_t *events, 
         k += wants_read(cs[i], events[i]);
     if (k < EIO__PARALLEL_FLUSH_MIN)
         return;
-    if (!srv->preread)
+    if (!srv->preread) {
         srv->preread = eio_malloc(EIO__MAX_EVENTS * (size_t)PREREAD_BYTES);
+        srv->preparsed = eio_malloc(EIO__MAX_EVENTS * sizeof(eio__ws_preparsed));
+    }
     eio__flush_job *jobs = jobs_reserve(srv, k);
     k = 0;
     for (size_t i = 0; i < n && i < EIO__MAX_EVENTS; i++) {
         if (!wants_read(cs[i], events[i]))
             continue;
         cs[i]->pre_buf = srv->preread + k * (size_t)PREREAD_BYTES;
+        jobs[k].parsed = srv->preparsed + k;
         jobs[k++].c = cs[i];
     }
     srv->parallel_reads++;
@@ -1424,8 +1436,11 @@ static void conn_read(eio__conn *c)
         if (c->state == EIO__WS_CLOSING)
             continue; /* draining until the peer's end */
         if (c->mode == EIO__M_WS && c->rbuf.len == 0) {
-            /* Whole frames straight from the read buffer, no copy. */
-            size_t used = eio__ws_process(c, buf, (size_t)n);
+            /* Whole frames straight from the read buffer, no copy; those
+             * the pre-read parsed are acted on first. */
+            size_t used = c->pre_parsed ? eio__ws_run_preparsed(c) : 0;
+            if (c->state == EIO__WS_OPEN)
+                used += eio__ws_process(c, buf + used, (size_t)n - used);
             if (used < (size_t)n && c->state == EIO__WS_OPEN)
                 eio_buf_append(&c->rbuf, buf + used, (size_t)n - used);
         } else {
@@ -1483,6 +1498,7 @@ void eio__conn_handle_event(eio__conn *c, uint32_t events)
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
         conn_read(c);
     c->pre_buf = NULL; /* a pre-read not used (closed meanwhile) */
+    c->pre_parsed = NULL;
     if (c->state != EIO__WS_CLOSED && c->read_off && !c->peer_eof &&
         (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
         conn_eof(c, !(events & (EPOLLHUP | EPOLLERR))); /* ended while not reading */

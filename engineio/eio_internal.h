@@ -172,7 +172,30 @@ typedef struct eio__conn {
     /* a pre-read of this loop iteration (eio__conn_preread), not used yet */
     uint8_t *pre_buf;
     long pre_n;
+    /* its WebSocket frames, parsed by the same writer (eio__ws_preparse);
+     * NULL: not parsed */
+    struct eio__ws_preparsed *pre_parsed;
 } eio__conn;
+
+/* A WebSocket control frame or complete message, parsed, not acted on yet:
+ * kind is its opcode (0: a fragment taken in); data points into the read
+ * bytes or the connection's assembler. */
+typedef struct eio__ws_item {
+    int kind;
+    const uint8_t *data;
+    size_t len;
+} eio__ws_item;
+
+/* What the parallel pre-read parsed of one connection's read (one slot of
+ * srv->preparsed, valid until the loop iteration ends). */
+#define EIO__PREPARSE_ITEMS 32
+typedef struct eio__ws_preparsed {
+    size_t n;        /* items */
+    size_t used;     /* bytes of the read they took */
+    int err;         /* the parse ended on this close code (0: it did not) */
+    const char *why; /* and why */
+    eio__ws_item items[EIO__PREPARSE_ITEMS];
+} eio__ws_preparsed;
 
 /* Kept name for the WebSocket role of a connection. */
 typedef eio__conn eio__ws_conn;
@@ -268,10 +291,12 @@ struct eio_server {
     struct eio__writers *writers; /* opts.write_threads > 1 (eio_conn.c) */
     struct eio__flush_job *flush_jobs;
     size_t flush_jobs_cap;
-    uint64_t parallel_flushes; /* flushes shared with the writers (for tests) */
-    uint8_t *preread;          /* EIO__MAX_EVENTS slots of pre-read bytes */
-    uint64_t parallel_reads;   /* loop iterations whose reads were shared (for tests) */
-    char date[40];             /* "Date: ...\r\n" of the current second */
+    uint64_t parallel_flushes;           /* flushes shared with the writers (for tests) */
+    uint8_t *preread;                    /* EIO__MAX_EVENTS slots of pre-read bytes */
+    struct eio__ws_preparsed *preparsed; /* EIO__MAX_EVENTS slots of parsed frames */
+    uint64_t parallel_reads;             /* loop iterations whose reads were shared (for tests) */
+    uint64_t preparsed_items;            /* WebSocket items parsed by the writers (for tests) */
+    char date[40];                       /* "Date: ...\r\n" of the current second */
     int64_t date_sec;
     eio_stats stats; /* counters (eio_stats.c; the gauges are filled at a snapshot) */
     unsigned debug;  /* EIO__DBG_* enabled by DEBUG (eio_debug.h), parsed once */
@@ -397,6 +422,14 @@ void eio__ws_detach(eio__ws_conn *c);
 void eio__ws_start(eio__conn *c, eio_socket *s, int version, int is_probe);
 /* Parses and handles complete frames in buf; returns the bytes used. */
 size_t eio__ws_process(eio__ws_conn *c, uint8_t *buf, size_t len);
+/* The parallel pre-read's part (a writer thread, the lock holder waiting):
+ * parses buf[0..len) into *out's items, touching nothing but the
+ * connection's frame parser and assembler; stops at a close, a protocol
+ * error, an incomplete frame or a message in the assembler's buffer. */
+void eio__ws_preparse(eio__ws_conn *c, uint8_t *buf, size_t len, eio__ws_preparsed *out);
+/* Then, on the lock holder: acts on the items in order (and on the error);
+ * returns how many bytes of the read they used. */
+size_t eio__ws_run_preparsed(eio__ws_conn *c);
 /* The connection of a WebSocket read its peer's end (n == 0) or failed. */
 void eio__ws_lost(eio__ws_conn *c, int orderly);
 eio_frame *eio__message_ws_frame(eio_message *m, int version);

@@ -321,74 +321,144 @@ static void on_message(eio__ws_conn *c, const eio_ws_message *m)
         eio__session_on_packet(s, &p);
 }
 
+/* What was read, frame by frame (the pure part, no session touched):
+ * returns the bytes used, 0 for an incomplete frame, or -code for a
+ * protocol error (*why says which). *it is a control frame, a complete
+ * message, or kind 0 (a fragment taken in, the message not complete). */
+static long next_item(eio__ws_conn *c, uint8_t *buf, size_t len, eio__ws_item *it, const char **why)
+{
+    eio_ws_frame f;
+    long r = eio_ws_parse_frame_ex(buf, len, eio_ws_assembler_room(&c->assembler), c->pmd_on, &f);
+    if (r <= 0) {
+        *why = r == -EIO_WS_CLOSE_TOO_BIG ? "Max payload size exceeded" : "protocol error";
+        return r;
+    }
+    it->kind = f.opcode;
+    it->data = f.payload;
+    it->len = f.len;
+    if (f.opcode == EIO_WS_OP_PING || f.opcode == EIO_WS_OP_PONG || f.opcode == EIO_WS_OP_CLOSE)
+        return r;
+    eio_ws_message m;
+    int a = eio_ws_assembler_feed(&c->assembler, &f, &m);
+    if (a < 0) {
+        *why = a == -EIO_WS_CLOSE_INVALID_DATA
+                   ? (c->pmd_on ? "invalid UTF-8 or DEFLATE data" : "invalid UTF-8")
+               : a == -EIO_WS_CLOSE_TOO_BIG          ? "Max payload size exceeded"
+               : a == -EIO_WS_CLOSE_POLICY_VIOLATION ? "Too many message fragments"
+                                                     : "protocol error";
+        return a;
+    }
+    it->kind = a == 1 ? m.opcode : 0;
+    it->data = m.data;
+    it->len = m.len;
+    return r;
+}
+
+/* Acts on one frame or message; returns 1 when the connection is done with. */
+static int handle_item(eio__ws_conn *c, const eio__ws_item *it)
+{
+    switch (it->kind) {
+    case 0:
+    case EIO_WS_OP_PONG: return 0;
+    case EIO_WS_OP_PING: {
+        if (reply_over_cap(c, it->len + 2))
+            return 1;
+        uint8_t hdr[10];
+        size_t hl = eio_ws_frame_header(hdr, EIO_WS_OP_PONG, it->len);
+        eio_frame *pong = eio_frame_new(hl + it->len);
+        memcpy(pong->data, hdr, hl);
+        if (it->len)
+            memcpy(pong->data + hl, it->data, it->len);
+        eio__conn_send_frame(c, pong);
+        eio_frame_unref(pong);
+        return 0;
+    }
+    case EIO_WS_OP_CLOSE: {
+        /* The peer closes: answer with its code and end the session. */
+        int code;
+        const uint8_t *reason;
+        size_t reason_len;
+        int pc = eio_ws_parse_close(it->data, it->len, &code, &reason, &reason_len);
+        if (pc < 0) {
+            conn_fail(c, -pc, "invalid close frame");
+            return 1;
+        }
+        eio_socket *s = c->is_probe ? NULL : c->session; /* a probe: the session stays */
+        EIO__DEBUG(c->srv, EIO__DBG_WS, "%s: close frame (code %d): closing", s ? s->id : "probe",
+                   code);
+        eio__ws_detach(c);
+        eio__ws_close(c, code == 1005 ? EIO_WS_CLOSE_NORMAL : code, NULL);
+        if (s)
+            eio__session_close(s, "transport close");
+        return 1;
+    }
+    default: {
+        eio_ws_message m = {.opcode = it->kind, .data = it->data, .len = it->len};
+        on_message(c, &m);
+        return 0;
+    }
+    }
+}
+
 /* Parses and handles every complete frame in buf[0..len); returns the number
  * of bytes used (the rest is an incomplete frame). */
 size_t eio__ws_process(eio__ws_conn *c, uint8_t *buf, size_t len)
 {
     size_t pos = 0;
     while (pos < len && c->state == EIO__WS_OPEN) {
-        eio_ws_frame f;
-        long r = eio_ws_parse_frame_ex(buf + pos, len - pos, eio_ws_assembler_room(&c->assembler),
-                                       c->pmd_on, &f);
+        eio__ws_item it;
+        const char *why;
+        long r = next_item(c, buf + pos, len - pos, &it, &why);
         if (r == 0)
             break;
         if (r < 0) {
-            conn_fail(c, (int)-r,
-                      r == -EIO_WS_CLOSE_TOO_BIG ? "Max payload size exceeded" : "protocol error");
+            conn_fail(c, (int)-r, why);
             return len;
         }
         pos += (size_t)r;
-        switch (f.opcode) {
-        case EIO_WS_OP_PING: {
-            if (reply_over_cap(c, f.len + 2))
-                return len;
-            uint8_t hdr[10];
-            size_t hl = eio_ws_frame_header(hdr, EIO_WS_OP_PONG, f.len);
-            eio_frame *pong = eio_frame_new(hl + f.len);
-            memcpy(pong->data, hdr, hl);
-            if (f.len)
-                memcpy(pong->data + hl, f.payload, f.len);
-            eio__conn_send_frame(c, pong);
-            eio_frame_unref(pong);
-            break;
-        }
-        case EIO_WS_OP_PONG: break;
-        case EIO_WS_OP_CLOSE: {
-            /* The peer closes: answer with its code and end the session. */
-            int code;
-            const uint8_t *reason;
-            size_t reason_len;
-            int pc = eio_ws_parse_close(f.payload, f.len, &code, &reason, &reason_len);
-            if (pc < 0) {
-                conn_fail(c, -pc, "invalid close frame");
-                return len;
-            }
-            eio_socket *s = c->is_probe ? NULL : c->session; /* a probe: the session stays */
-            EIO__DEBUG(c->srv, EIO__DBG_WS, "%s: close frame (code %d): closing",
-                       s ? s->id : "probe", code);
-            eio__ws_detach(c);
-            eio__ws_close(c, code == 1005 ? EIO_WS_CLOSE_NORMAL : code, NULL);
-            if (s)
-                eio__session_close(s, "transport close");
+        if (handle_item(c, &it))
             return len;
-        }
-        default: {
-            eio_ws_message m;
-            int a = eio_ws_assembler_feed(&c->assembler, &f, &m);
-            if (a < 0) {
-                conn_fail(c, -a,
-                          a == -EIO_WS_CLOSE_INVALID_DATA
-                              ? (c->pmd_on ? "invalid UTF-8 or DEFLATE data" : "invalid UTF-8")
-                          : a == -EIO_WS_CLOSE_TOO_BIG          ? "Max payload size exceeded"
-                          : a == -EIO_WS_CLOSE_POLICY_VIOLATION ? "Too many message fragments"
-                                                                : "protocol error");
-                return len;
-            }
-            if (a == 1)
-                on_message(c, &m);
-            break;
-        }
-        }
     }
     return pos;
+}
+
+void eio__ws_preparse(eio__ws_conn *c, uint8_t *buf, size_t len, eio__ws_preparsed *out)
+{
+    size_t pos = 0;
+    out->n = 0;
+    out->err = 0;
+    while (pos < len && out->n < EIO__PREPARSE_ITEMS) {
+        eio__ws_item it;
+        long r = next_item(c, buf + pos, len - pos, &it, &out->why);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            out->err = (int)-r;
+            pos = len;
+            break;
+        }
+        pos += (size_t)r;
+        if (!it.kind)
+            continue;
+        out->items[out->n++] = it;
+        /* A close ends the stream; a message in the assembler's buffer
+         * (inflated or assembled) lives only until its next frame. */
+        if (it.kind == EIO_WS_OP_CLOSE || it.data < buf || it.data >= buf + len)
+            break;
+    }
+    out->used = pos;
+    c->pre_parsed = out;
+}
+
+size_t eio__ws_run_preparsed(eio__ws_conn *c)
+{
+    eio__ws_preparsed *pp = c->pre_parsed;
+    c->pre_parsed = NULL;
+    c->srv->preparsed_items += pp->n;
+    for (size_t i = 0; i < pp->n && c->state == EIO__WS_OPEN; i++)
+        if (handle_item(c, &pp->items[i]))
+            return pp->used;
+    if (pp->err && c->state == EIO__WS_OPEN)
+        conn_fail(c, pp->err, pp->why);
+    return pp->used;
 }

@@ -683,6 +683,119 @@ static void test_parallel_flush(void)
         peer_free(ps[i]);
 }
 
+/* A client frame masked with the key 01 02 03 04; first is its first byte
+ * (FIN, opcode). */
+static size_t ws_masked(uint8_t *out, uint8_t first, const void *payload, size_t len)
+{
+    static const uint8_t key[4] = {1, 2, 3, 4};
+    out[0] = first;
+    out[1] = (uint8_t)(0x80 | len);
+    memcpy(out + 2, key, 4);
+    for (size_t i = 0; i < len; i++)
+        out[6 + i] = ((const uint8_t *)payload)[i] ^ key[i & 3];
+    return len + 6;
+}
+
+/* The WebSocket frames of a batch of at least 32 readable connections are
+ * read and parsed by the writers (eio__ws_preparse), then acted on by the
+ * lock holder in order: messages, a fragmented one, pings, a close, a
+ * protocol error, each as the one-thread path does. */
+static void test_parallel_parse(void)
+{
+    enum { N = 40 };
+    world w;
+    g_write_threads = 2;
+    world_init(&w, 25000, 20000);
+    g_write_threads = 0;
+    peer *ps[N];
+    eio__conn *cs[N];
+    eio_socket *ss[N];
+    for (int i = 0; i < N; i++) {
+        cs[i] = connect_peer(&w, &ps[i]);
+        send_str(
+            &w, cs[i], ps[i],
+            "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
+            "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        ss[i] = w.last;
+        free(take(ps[i]));
+    }
+    CHECK(ss[N - 1] != NULL);
+    char expect[1024] = "", one[32];
+    uint8_t buf[256];
+    for (int i = 0; i < N; i++) {
+        size_t n = 0;
+        char text[16];
+        snprintf(text, sizeof(text), "4m%d", i);
+        n += ws_masked(buf + n, 0x81, text, strlen(text));
+        snprintf(one, sizeof(one), "[m%d]", i);
+        strcat(expect, one);
+        switch (i % 4) {
+        case 0: /* a ping between two messages */
+            n += ws_masked(buf + n, 0x89, "p", 1);
+            n += ws_masked(buf + n, 0x81, "4b", 2);
+            strcat(expect, "[b]");
+            break;
+        case 1: /* a message in two fragments, then one more */
+            n += ws_masked(buf + n, 0x01, "4f", 2);
+            n += ws_masked(buf + n, 0x80, "g", 1);
+            n += ws_masked(buf + n, 0x81, "4c", 2);
+            strcat(expect, "[fg][c]");
+            break;
+        case 2: /* an unmasked frame: 1002, what follows is not read */
+            memcpy(buf + n,
+                   "\x81\x02"
+                   "4z",
+                   4);
+            n += 4;
+            n += ws_masked(buf + n, 0x81, "4y", 2);
+            break;
+        case 3: /* a close, and a message after it that does not count */
+            n += ws_masked(buf + n, 0x88, "\x03\xe8", 2);
+            n += ws_masked(buf + n, 0x81, "4y", 2);
+            break;
+        }
+        if (i == N - 1) /* the last one's second frame comes later: half now */
+            n -= 3;
+        eio_buf_append(&ps[i]->in, buf, n);
+    }
+    uint32_t evs[N];
+    for (int i = 0; i < N; i++)
+        evs[i] = EPOLLIN;
+    w.messages[0] = 0;
+    w.closed[0] = 0;
+    eio_server_lock(w.srv);
+    uint64_t reads0 = w.srv->parallel_reads;
+    eio__conn_preread(w.srv, cs, evs, N);
+    for (int i = 0; i < N; i++)
+        eio__conn_handle_event(cs[i], EPOLLIN);
+    eio_server_unlock(w.srv);
+    CHECK_EQ_INT(w.srv->parallel_reads, reads0 + 1);
+    CHECK(w.srv->preparsed_items >= (uint64_t)N);
+    /* the last connection's rest: the one-thread path takes it on */
+    send_bytes(&w, cs[N - 1], ps[N - 1], buf + ws_masked(buf, 0x81, "4y", 2) - 3, 3);
+    CHECK(strcmp(w.messages, expect) == 0);
+    if (strcmp(w.messages, expect) != 0)
+        fprintf(stderr, "# got %s\n# want %s\n", w.messages, expect);
+    int ok = 1;
+    for (int i = 0; i < N; i++) {
+        const uint8_t *o = ps[i]->out.data;
+        size_t len = ps[i]->out.len;
+        if (i % 4 == 0)
+            ok &= len == 3 && memcmp(o, "\x8a\x01p", 3) == 0; /* the pong */
+        if (i % 4 == 2)
+            ok &= len >= 4 && o[0] == 0x88 && o[2] == 0x03 && o[3] == 0xea; /* 1002 */
+        if (i % 4 == 3)
+            ok &= len == 4 && memcmp(o, "\x88\x02\x03\xe8", 4) == 0; /* 1000 back */
+    }
+    CHECK(ok);
+    CHECK(strstr(w.closed, "transport error") != NULL);
+    CHECK(strstr(w.closed, "transport close") != NULL);
+    world_free(&w);
+    for (int i = 32; i < N; i++) /* the world frees the first 32 */
+        peer_free(ps[i]);
+}
+
 /* ---------------------------------------------------------------- httpCompression */
 
 /* Splits the one response in p->out (taken) into its head (NUL-terminated,
@@ -892,6 +1005,7 @@ int main(void)
     RUN_TEST(test_probe_timeout_keeps_session);
     RUN_TEST(test_close_paths);
     RUN_TEST(test_parallel_flush);
+    RUN_TEST(test_parallel_parse);
     RUN_TEST(test_polling_compression);
     RUN_TEST(test_backend_names);
     return TEST_SUMMARY();
