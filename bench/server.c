@@ -82,6 +82,8 @@ int main(int argc, char **argv)
     sio_options_default(&o.sio);
     srv_options_default(&o.srv);
     clu_options_default(&o.cluster_opts);
+    sio_admin_options_default(&o.admin);
+    o.admin_ui = 0; /* example_run reads it: no admin UI here */
     o.cluster = NULL;
     const char *adapter = NULL;
     o.srv.path = "/socket.io/";
