@@ -18,6 +18,10 @@ const { connect } = require('./lib/clients');
 const { rssKb, percentile, waitFor, countInStderr, drainUntilClosed } = require('./lib/extra');
 
 const T = { timeout: 40000 * SLOW };
+// ThreadSanitizer slows each read and echo of the slow clients' 64 KB
+// messages 5-15 times: the others' round trips there measured 0.7-1.6 s
+// (this tree and the one before it alike); the bound stays 500 ms elsewhere.
+const LATENCY_SLOW = /tsan/.test(BINARY) ? 4 * SLOW : SLOW;
 // RSS growth allowed while slow clients fill their queues. AddressSanitizer
 // keeps freed memory in its quarantine (256 MB by default): allow for it.
 const RSS_GROWTH_MB = BINARY.includes('asan') ? 100 + 256 : 100;
@@ -60,7 +64,7 @@ function assertLatency(name, { rtts, lost }, minCount) {
   assert.deepEqual(lost, [], `${name}: round trips lost`);
   assert.ok(rtts.length >= minCount, `${name}: only ${rtts.length} round trips`);
   const p99 = percentile(rtts, 99);
-  assert.ok(p99 < 500 * SLOW,
+  assert.ok(p99 < 500 * LATENCY_SLOW,
     `${name}: p99 round trip ${p99} ms (max ${Math.max(...rtts)}, median ${percentile(rtts, 50)}, n ${rtts.length})`);
 }
 
