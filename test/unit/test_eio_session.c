@@ -615,29 +615,33 @@ static void test_close_paths(void)
  * (opts.write_threads): every frame arrives, in order; a stream that takes
  * part and then says AGAIN keeps the rest for EPOLLOUT; a stream that fails
  * closes its session; the others do not notice either. */
+/* A world with write_threads writers and n WebSocket sessions (EIO=4). */
+static void ws_world(world *w, int write_threads, int n, peer **ps, eio__conn **cs, eio_socket **ss)
+{
+    g_write_threads = write_threads;
+    world_init(w, 25000, 20000);
+    g_write_threads = 0;
+    for (int i = 0; i < n; i++) {
+        cs[i] = connect_peer(w, &ps[i]);
+        send_str(
+            w, cs[i], ps[i],
+            "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
+            "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        ss[i] = w->last;
+        free(take(ps[i]));
+    }
+    CHECK(ss[n - 1] != NULL && ss[0] != ss[n - 1]);
+}
+
 static void test_parallel_flush(void)
 {
     enum { N = 100 };
     world w;
-    g_write_threads = 3;
-    world_init(&w, 25000, 20000);
-    g_write_threads = 0;
     peer *ps[N];
     eio__conn *cs[N];
     eio_socket *ss[N];
-    char req[512];
-    for (int i = 0; i < N; i++) {
-        cs[i] = connect_peer(&w, &ps[i]);
-        snprintf(
-            req, sizeof(req),
-            "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
-            "Connection: Upgrade\r\nUpgrade: websocket\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-        send_str(&w, cs[i], ps[i], req);
-        ss[i] = w.last;
-        free(take(ps[i]));
-    }
-    CHECK(ss[N - 1] != NULL && ss[0] != ss[N - 1]);
+    ws_world(&w, 3, N, ps, cs, ss);
     ps[5]->limited = 1;
     ps[5]->budget = 3;
     ps[7]->fail = 1;
@@ -704,23 +708,10 @@ static void test_parallel_parse(void)
 {
     enum { N = 40 };
     world w;
-    g_write_threads = 2;
-    world_init(&w, 25000, 20000);
-    g_write_threads = 0;
     peer *ps[N];
     eio__conn *cs[N];
     eio_socket *ss[N];
-    for (int i = 0; i < N; i++) {
-        cs[i] = connect_peer(&w, &ps[i]);
-        send_str(
-            &w, cs[i], ps[i],
-            "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
-            "Connection: Upgrade\r\nUpgrade: websocket\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-        ss[i] = w.last;
-        free(take(ps[i]));
-    }
-    CHECK(ss[N - 1] != NULL);
+    ws_world(&w, 2, N, ps, cs, ss);
     char expect[1024] = "", one[32];
     uint8_t buf[256];
     for (int i = 0; i < N; i++) {
