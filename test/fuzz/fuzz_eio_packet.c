@@ -104,6 +104,12 @@ static void utf8_checks(const uint8_t *data, size_t size)
     st = eio_utf8_feed(st, data + half, size - half);
     if ((st == EIO_UTF8_ACCEPT) != valid)
         fail("incremental UTF-8 verdict differs", 0, 0);
+    /* Byte by byte (never the 8-bytes-a-step scan): the same state. */
+    uint32_t whole = eio_utf8_feed(EIO_UTF8_ACCEPT, data, size), one = EIO_UTF8_ACCEPT;
+    for (size_t i = 0; i < size && one != EIO_UTF8_REJECT; i++)
+        one = eio_utf8_feed(one, data + i, 1);
+    if (one != whole)
+        fail("UTF-8 state differs fed byte by byte", 0, 0);
     if (!valid)
         return;
     size_t units = eio_utf16_length(data, size), off;
