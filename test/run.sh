@@ -177,7 +177,7 @@ fi
 TSAN_BUILD=${TSAN_BUILD:-build/tsan}
 TSAN_SUITES="concurrency sio-echo client-v4 client-v3 raw-http raw-ws http-framing serve-client
     http-compression shutdown heartbeat limits options options2 sio-features sio-disconnect sio-raw
-    recovery msgpack-parser admin-ui cluster-classic cluster-faults"
+    recovery msgpack-parser admin-ui cluster-classic cluster-faults parallel-parse"
 echo "== end-to-end under ThreadSanitizer ($TSAN_BUILD: $(echo $TSAN_SUITES | wc -w) suites)"
 if [ -n "$e2e_files" ] && [ -x "$TSAN_BUILD/sio-test" ]; then
     tsan_files=$(for f in $TSAN_SUITES; do echo "$f.test.js"; done)
